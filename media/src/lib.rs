@@ -1,0 +1,16 @@
+//! Sans-IO call media for Dialtone.
+//!
+//! Nothing here reads a clock, opens a socket or knows about an async runtime: time comes in as an
+//! argument (`now: Instant`), work comes out as data to drain with `poll_output()`. Per-frame paths
+//! allocate nothing in steady state; buffers belong to the call and are reused.
+
+pub mod audio;
+pub mod codec;
+pub mod dtmf;
+pub mod jitter;
+pub mod resample;
+pub mod rtp;
+pub mod turn;
+pub mod vad;
+
+pub use audio::{FRAME, MediaTime, Pcm, SampleRate};
