@@ -219,6 +219,9 @@ mod tests {
         assert_eq!(t.as_millis(), 20);
         assert_eq!(t.at_rate(SampleRate::HZ_8000).samples(), 160);
         assert_eq!(t.as_duration(), FRAME);
-        assert_eq!(SampleRate::HZ_8000.samples_in(Duration::from_millis(125)), 1000);
+        assert_eq!(
+            SampleRate::HZ_8000.samples_in(Duration::from_millis(125)),
+            1000
+        );
     }
 }

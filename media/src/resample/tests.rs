@@ -1,0 +1,322 @@
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use std::f64::consts::TAU;
+
+const PAIRS: [(u32, u32); 8] = [
+    (8_000, 16_000),
+    (16_000, 8_000),
+    (22_050, 8_000),
+    (24_000, 8_000),
+    (48_000, 8_000),
+    (22_050, 16_000),
+    (24_000, 16_000),
+    (48_000, 16_000),
+];
+
+fn rate(hz: u32) -> SampleRate {
+    SampleRate::new(hz).unwrap()
+}
+
+/// Runs `seconds` of a sine at `freq` through the resampler; returns the output.
+fn run_tone(r: &mut Resampler, freq: f64, amplitude: f64, frames: usize) -> Vec<i16> {
+    let from = r.from_rate();
+    let n_in = from.frame_samples();
+    let mut out = Vec::new();
+    let mut frame_out = vec![0i16; r.to_rate().frame_samples()];
+    let mut t = 0usize;
+    for _ in 0..frames {
+        let frame: Vec<i16> = (0..n_in)
+            .map(|i| {
+                let x = (TAU * freq * (t + i) as f64 / f64::from(from.hz())).sin();
+                (x * amplitude * 32767.0).round() as i16
+            })
+            .collect();
+        t += n_in;
+        r.process(&frame, &mut frame_out).unwrap();
+        out.extend_from_slice(&frame_out);
+    }
+    out
+}
+
+fn rms(x: &[i16]) -> f64 {
+    (x.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+}
+
+/// Output level of a tone relative to its input level, in dB, after the filter has settled.
+fn gain_db(from: u32, to: u32, freq: f64) -> f64 {
+    let mut r = Resampler::new(rate(from), rate(to)).unwrap();
+    let out = run_tone(&mut r, freq, 0.5, 50);
+    let settled = &out[out.len() / 5..];
+    let in_rms = 0.5 * 32767.0 / 2f64.sqrt();
+    20.0 * (rms(settled).max(1e-3) / in_rms).log10()
+}
+
+/// Out-of-band tones that would alias into the telephone band: from 10% above the output Nyquist up to
+/// the input Nyquist.
+fn stopband_tones(from: u32, to: u32) -> Vec<f64> {
+    let nyq_out = f64::from(from.min(to)) / 2.0;
+    let nyq_in = f64::from(from) / 2.0;
+    let mut tones = Vec::new();
+    let mut f = nyq_out * 1.1;
+    while f < nyq_in * 0.98 {
+        tones.push(f);
+        f += nyq_out * 0.25;
+    }
+    tones
+}
+
+#[test]
+fn passes_audio_band_flat() {
+    for (from, to) in PAIRS {
+        let g = gain_db(from, to, 1_000.0);
+        assert!(g.abs() < 0.5, "{from}->{to}: 1 kHz gain {g:.2} dB");
+        let g = gain_db(from, to, 3_400.0);
+        assert!(g.abs() < 1.0, "{from}->{to}: 3.4 kHz gain {g:.2} dB");
+    }
+}
+
+#[test]
+fn rejects_out_of_band_tones_by_50_db() {
+    for (from, to) in PAIRS.into_iter().filter(|(f, t)| f > t) {
+        for f in stopband_tones(from, to) {
+            let g = gain_db(from, to, f);
+            assert!(
+                g < -50.0,
+                "{from}->{to}: {f:.0} Hz tone only {g:.1} dB down"
+            );
+        }
+    }
+}
+
+#[test]
+fn upsampling_leaves_no_images() {
+    // A 1 kHz tone upsampled 8k->16k must not leave its 7 kHz image behind.
+    let mut r = Resampler::new(SampleRate::HZ_8000, SampleRate::HZ_16000).unwrap();
+    let out = run_tone(&mut r, 1_000.0, 0.5, 50);
+    let settled = &out[out.len() / 5..];
+    let image = goertzel_power(settled, 7_000.0, 16_000.0);
+    let tone = goertzel_power(settled, 1_000.0, 16_000.0);
+    let db = 10.0 * (image / tone).log10();
+    assert!(db < -50.0, "image at {db:.1} dB");
+}
+
+fn goertzel_power(x: &[i16], freq: f64, fs: f64) -> f64 {
+    let w = TAU * freq / fs;
+    let coeff = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &v in x {
+        let s = f64::from(v) + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    s1 * s1 + s2 * s2 - coeff * s1 * s2
+}
+
+#[test]
+fn delay_is_within_budget_and_as_reported() {
+    for (from, to) in PAIRS {
+        let mut r = Resampler::new(rate(from), rate(to)).unwrap();
+        let reported = r.delay();
+        assert!(
+            reported.as_duration() <= MAX_DELAY,
+            "{from}->{to}: delay {:?}",
+            reported.as_duration()
+        );
+        // A low-passed click at a known input position must come out `delay` samples later.
+        let n_in = rate(from).frame_samples();
+        let click_at = 3 * n_in + n_in / 2;
+        let total_in = 10 * n_in;
+        let click: Vec<i16> = (0..total_in)
+            .map(|i| {
+                let d = i as f64 - click_at as f64;
+                let x = d * 2_000.0 / f64::from(from);
+                let sinc = if d == 0.0 {
+                    1.0
+                } else {
+                    (std::f64::consts::PI * x).sin() / (std::f64::consts::PI * x)
+                };
+                (sinc * (-(d / 40.0).powi(2)).exp() * 20_000.0) as i16
+            })
+            .collect();
+        let mut out = Vec::new();
+        let mut frame_out = vec![0i16; rate(to).frame_samples()];
+        for frame in click.chunks(n_in) {
+            r.process(frame, &mut frame_out).unwrap();
+            out.extend_from_slice(&frame_out);
+        }
+        let peak = out
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, v)| v.unsigned_abs())
+            .unwrap()
+            .0;
+        let expected =
+            click_at as f64 * f64::from(to) / f64::from(from) + reported.samples() as f64;
+        assert!(
+            (peak as f64 - expected).abs() <= 1.5,
+            "{from}->{to}: peak at {peak}, expected {expected:.1}"
+        );
+    }
+}
+
+#[test]
+fn same_rate_passes_through() {
+    let mut r = Resampler::new(SampleRate::HZ_8000, SampleRate::HZ_8000).unwrap();
+    let input: Vec<i16> = (0..160).map(|i| i * 7).collect();
+    let mut out = [0i16; 160];
+    r.process(&input, &mut out).unwrap();
+    assert_eq!(&out[..], &input[..]);
+    assert_eq!(r.delay().samples(), 0);
+}
+
+#[test]
+fn wrong_frame_length_is_an_error_not_a_panic() {
+    let mut r = Resampler::new(SampleRate::HZ_8000, SampleRate::HZ_16000).unwrap();
+    let mut out = [0i16; 320];
+    assert!(matches!(
+        r.process(&[0; 100], &mut out),
+        Err(ResampleError::FrameLength {
+            expected: 160,
+            got: 100
+        })
+    ));
+    assert!(r.process(&[0; 160], &mut [0; 10]).is_err());
+}
+
+#[test]
+fn full_scale_input_does_not_wrap() {
+    // Gibbs overshoot on a full-scale square wave must clip, never wrap around to the other sign.
+    let mut r = Resampler::new(SampleRate::HZ_22050, SampleRate::HZ_8000).unwrap();
+    let frame: Vec<i16> = (0..441)
+        .map(|i| {
+            if (i / 20) % 2 == 0 {
+                i16::MAX
+            } else {
+                i16::MIN
+            }
+        })
+        .collect();
+    let mut out = [0i16; 160];
+    for _ in 0..5 {
+        r.process(&frame, &mut out).unwrap();
+    }
+    let jumps = out
+        .windows(2)
+        .filter(|w| (i32::from(w[0]) - i32::from(w[1])).abs() > 60_000)
+        .count();
+    assert_eq!(jumps, 0);
+}
+
+/// Prints rejection, delay and cost for candidate filter lengths, to choose `FilterParams::for_rates`.
+/// `cargo test --release -p dialtone-media resample_sweep -- --ignored --nocapture`
+#[test]
+#[ignore = "exploration: prints a table"]
+fn resample_sweep() {
+    for (from, to) in [
+        (8_000u32, 16_000u32),
+        (16_000, 8_000),
+        (48_000, 8_000),
+        (22_050, 16_000),
+        (48_000, 16_000),
+    ] {
+        for sinc_len in [
+            24usize, 32, 48, 64, 80, 96, 128, 160, 192, 256, 320, 384, 448,
+        ] {
+            for window in [WindowFunction::Blackman2, WindowFunction::BlackmanHarris] {
+                let phases = (to / gcd(from, to)) as usize;
+                let p = FilterParams {
+                    sinc_len,
+                    window,
+                    phases,
+                    cutoff: None,
+                };
+                let mut r = Resampler {
+                    from: rate(from),
+                    to: rate(to),
+                    engine: Some(Box::new(SincEngine::new(rate(from), rate(to), p).unwrap())),
+                };
+                let worst = if from > to {
+                    stopband_tones(from, to)
+                        .into_iter()
+                        .map(|f| {
+                            let mut r = Resampler {
+                                from: rate(from),
+                                to: rate(to),
+                                engine: Some(Box::new(
+                                    SincEngine::new(rate(from), rate(to), p).unwrap(),
+                                )),
+                            };
+                            let out = run_tone(&mut r, f, 0.5, 30);
+                            20.0 * (rms(&out[out.len() / 4..]).max(1e-3)
+                                / (0.5 * 32767.0 / 2f64.sqrt()))
+                            .log10()
+                        })
+                        .fold(f64::MIN, f64::max)
+                } else {
+                    f64::NAN
+                };
+                let frame = vec![1000i16; rate(from).frame_samples()];
+                let mut out = vec![0i16; rate(to).frame_samples()];
+                let start = std::time::Instant::now();
+                for _ in 0..2000 {
+                    r.process(&frame, &mut out).unwrap();
+                }
+                let per_frame = start.elapsed() / 2000;
+                let pass = gain_db_with(p, from, to, 3_400.0);
+                println!(
+                    "{from}->{to} len {sinc_len:3} {window:?}: worst stopband {worst:6.1} dB, 3.4k {pass:5.2} dB, delay {:.2} ms, {per_frame:?}/frame",
+                    r.delay().as_duration().as_secs_f64() * 1000.0
+                );
+            }
+        }
+    }
+}
+
+fn gain_db_with(p: FilterParams, from: u32, to: u32, freq: f64) -> f64 {
+    let mut r = Resampler {
+        from: rate(from),
+        to: rate(to),
+        engine: Some(Box::new(SincEngine::new(rate(from), rate(to), p).unwrap())),
+    };
+    let out = run_tone(&mut r, freq, 0.5, 30);
+    20.0 * (rms(&out[out.len() / 4..]).max(1e-3) / (0.5 * 32767.0 / 2f64.sqrt())).log10()
+}
+
+#[test]
+#[ignore = "exploration: prints a table"]
+fn upsample_sweep() {
+    for (from, to) in [(8_000u32, 16_000u32), (8_000, 48_000), (16_000, 48_000)] {
+        for sinc_len in [16usize, 24, 32, 40, 48, 64] {
+            for cutoff in [None, Some(0.85f32), Some(0.9), Some(0.95), Some(1.0)] {
+                let phases = (to / gcd(from, to)) as usize;
+                let p = FilterParams {
+                    sinc_len,
+                    window: WindowFunction::BlackmanHarris,
+                    phases,
+                    cutoff,
+                };
+                let mk = || Resampler {
+                    from: rate(from),
+                    to: rate(to),
+                    engine: Some(Box::new(SincEngine::new(rate(from), rate(to), p).unwrap())),
+                };
+                let image_db = |f: f64| {
+                    let out = run_tone(&mut mk(), f, 0.5, 30);
+                    let s = &out[out.len() / 4..];
+                    10.0 * (goertzel_power(s, f64::from(from) - f, f64::from(to))
+                        / goertzel_power(s, f, f64::from(to)))
+                    .log10()
+                };
+                println!(
+                    "{from}->{to} len {sinc_len:2} cutoff {cutoff:?}: 3.4k {:5.2} dB, image(1k) {:6.1} dB, image(3k) {:6.1} dB, image(3.4k) {:6.1} dB, delay {:.2} ms",
+                    gain_db_with(p, from, to, 3_400.0),
+                    image_db(1000.0),
+                    image_db(3000.0),
+                    image_db(3400.0),
+                    mk().delay().as_duration().as_secs_f64() * 1000.0
+                );
+            }
+        }
+    }
+}
