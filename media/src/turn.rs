@@ -202,10 +202,10 @@ impl TurnTaker {
         }
         if speaking {
             self.on_speech_frame(agent_active, &mut out);
-        } else if let UserState::InTurn { silence, .. } = &mut self.user {
-            if !matches!(transition, VadTransition::SpeechStopped { .. }) {
-                *silence += 1;
-            }
+        } else if let UserState::InTurn { silence, .. } = &mut self.user
+            && !matches!(transition, VadTransition::SpeechStopped { .. })
+        {
+            *silence += 1;
         }
         if !agent_active {
             self.agent_paused = false;
