@@ -199,6 +199,32 @@ impl fmt::Debug for Pcm {
     }
 }
 
+/// A borrowed view of PCM with its rate: how engines hand out audio they keep owning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PcmSlice<'a> {
+    /// The sample rate.
+    pub rate: SampleRate,
+    /// The samples.
+    pub samples: &'a [i16],
+}
+
+impl PcmSlice<'_> {
+    /// Length as a media time.
+    pub fn duration(&self) -> MediaTime {
+        MediaTime::new(self.samples.len() as u64, self.rate)
+    }
+}
+
+impl Pcm {
+    /// A borrowed view.
+    pub fn as_slice(&self) -> PcmSlice<'_> {
+        PcmSlice {
+            rate: self.rate,
+            samples: &self.samples,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 //! allocate nothing in steady state; buffers belong to the call and are reused.
 
 pub mod audio;
+pub mod call_media;
 pub mod codec;
 pub mod dtmf;
 pub mod jitter;
@@ -13,4 +14,5 @@ pub mod rtp;
 pub mod turn;
 pub mod vad;
 
-pub use audio::{FRAME, MediaTime, Pcm, SampleRate};
+pub use audio::{FRAME, MediaTime, Pcm, PcmSlice, SampleRate};
+pub use call_media::{CallMedia, CallMediaConfig, Input, MediaEvent, Output, TurnId};

@@ -1,0 +1,607 @@
+//! `CallMedia`: one call's media, as a sans-IO state machine.
+//!
+//! Feed it what arrives ([`CallMedia::handle_input`]) and the passage of time
+//! ([`CallMedia::handle_timeout`]), then drain [`CallMedia::poll_output`] until it returns
+//! [`Output::Timeout`], the instant it next needs to run. Every 20 ms tick it plays one frame of caller
+//! audio out of the jitter buffer (to STT, VAD and turn-taking) and sends one frame of agent audio to the
+//! caller. It reads no clock, owns every buffer it uses, and allocates nothing per frame in steady state.
+
+mod agent_audio;
+mod config;
+mod events;
+mod slots;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+pub use agent_audio::TurnId;
+pub use config::CallMediaConfig;
+pub use events::{CallMediaStats, DtmfSource, MediaEvent};
+
+use crate::audio::{FRAME, MediaTime, PcmSlice, SampleRate};
+use crate::codec::{CodecError, Decoder, Encoder};
+use crate::dtmf::{Digit, DtmfError, DtmfReceiver, DtmfSender, GoertzelDetector};
+use crate::jitter::{JitterBuffer, JitterConfig, JitterPacket};
+use crate::resample::{ResampleError, Resampler};
+use crate::rtp::{RtpError, RtpPacket, RtpSender};
+use crate::turn::{TurnEvent, TurnHint, TurnTaker};
+use crate::vad::{VadError, VadStateMachine, VadTransition, VoiceDetector, WEBRTC_VAD_RATES, WebRtcVad};
+use agent_audio::{AgentAudio, Pushed};
+use slots::SlotRing;
+
+/// Ticks of output held for a call loop that fell behind; beyond this, ticks are skipped.
+const BACKLOG: usize = 6;
+/// RTP header size we write (no CSRCs, no extension).
+const RTP_HEADER: usize = 12;
+/// Longest packet we decode in one go: Opus allows 120 ms.
+const MAX_PACKET_DURATION: Duration = Duration::from_millis(120);
+
+/// Something for the engine to handle.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// An RTP packet from the caller, as received (SIP, WebRTC).
+    Rtp(&'a [u8]),
+    /// A caller payload without RTP framing (WebSocket media streams); the transport numbers it.
+    Payload {
+        /// Packet counter (wraps at 2^16).
+        sequence: u16,
+        /// Media timestamp in RTP clock units.
+        timestamp: u32,
+        /// Encoded audio.
+        payload: &'a [u8],
+    },
+    /// A key press the transport reported out of band.
+    Dtmf(Digit),
+    /// Agent speech for `turn`, at the configured agent rate. `mark` is reported back in
+    /// [`MediaEvent::Mark`] once the whole chunk has been sent.
+    AgentAudio {
+        /// The agent turn this audio belongs to.
+        turn: TurnId,
+        /// Mono PCM at [`CallMediaConfig::agent_rate`].
+        pcm: &'a [i16],
+        /// Reported when the chunk has been sent.
+        mark: Option<u64>,
+    },
+    /// No more audio will come for this agent turn.
+    AgentTurnEnd(TurnId),
+    /// Stop the agent now (the dialogue cancelled its answer).
+    StopAgent,
+    /// What the transcript suggests about the caller's turn.
+    TurnHint(TurnHint),
+    /// Send a key press to the caller as RFC 4733 events (navigating an IVR).
+    SendDtmf {
+        /// The key.
+        digit: Digit,
+        /// How long to hold it.
+        duration: Duration,
+    },
+}
+
+/// One packet for the caller: a complete RTP packet, whose payload WebSocket transports send alone.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboundFrame<'a> {
+    packet: &'a [u8],
+    /// RTP marker bit (start of a talkspurt or of a DTMF event).
+    pub marker: bool,
+    /// RTP sequence number.
+    pub sequence: u16,
+    /// RTP timestamp.
+    pub timestamp: u32,
+    /// An RFC 4733 telephone-event rather than audio.
+    pub telephone_event: bool,
+}
+
+impl<'a> OutboundFrame<'a> {
+    /// The RTP packet, header included.
+    pub fn rtp(&self) -> &'a [u8] {
+        self.packet
+    }
+
+    /// The encoded payload alone.
+    pub fn payload(&self) -> &'a [u8] {
+        &self.packet[RTP_HEADER..]
+    }
+}
+
+/// What the engine wants done. Borrowed data stays valid until the next call on the engine.
+#[derive(Debug)]
+pub enum Output<'a> {
+    /// Send this to the caller.
+    ToCaller(OutboundFrame<'a>),
+    /// Give this 20 ms of caller audio to the speech recogniser.
+    ToStt(PcmSlice<'a>),
+    /// Something happened.
+    Event(MediaEvent),
+    /// Nothing more to do until this instant; call [`CallMedia::handle_timeout`] then.
+    Timeout(Instant),
+}
+
+/// Failures from input or set-up. Input errors are counted and leave the call running.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MediaError {
+    /// A malformed RTP packet.
+    #[error("bad RTP packet: {0}")]
+    Rtp(#[from] RtpError),
+    /// The codec could not decode or encode.
+    #[error("codec: {0}")]
+    Codec(#[from] CodecError),
+    /// A malformed telephone-event.
+    #[error("telephone-event: {0}")]
+    Dtmf(#[from] DtmfError),
+    /// A payload type that was not negotiated.
+    #[error("payload type {0} was not negotiated")]
+    UnknownPayloadType(u8),
+    /// No resampler for the configured rates.
+    #[error("resampler: {0}")]
+    Resample(#[from] ResampleError),
+    /// No voice detector for the configured rates.
+    #[error("voice detector: {0}")]
+    Vad(#[from] VadError),
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct TxMeta {
+    marker: bool,
+    sequence: u16,
+    timestamp: u32,
+    telephone_event: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lent {
+    Tx,
+    Stt,
+}
+
+/// One call's media engine. See the module documentation.
+#[derive(Debug)]
+pub struct CallMedia {
+    config: CallMediaConfig,
+    // Caller -> agent.
+    decoder: Decoder,
+    jitter: JitterBuffer,
+    dtmf_rx: DtmfReceiver,
+    inband: Option<GoertzelDetector>,
+    to_stt: Resampler,
+    vad: Box<dyn VoiceDetector>,
+    vad_on_codec_rate: bool,
+    vad_state: VadStateMachine,
+    turn: TurnTaker,
+    decoded: Vec<i16>,
+    caller_frame: Vec<i16>,
+    stt_frame: Vec<i16>,
+    caller_pos: u64,
+    // Agent -> caller.
+    agent: AgentAudio,
+    to_caller: Resampler,
+    encoder: Encoder,
+    rtp: RtpSender,
+    dtmf_tx: DtmfSender,
+    dtmf_timestamp: u32,
+    agent_frame: Vec<i16>,
+    codec_frame: Vec<i16>,
+    payload: Vec<u8>,
+    talking: bool,
+    // Outputs.
+    events: VecDeque<MediaEvent>,
+    tx: SlotRing<u8, TxMeta>,
+    stt: SlotRing<i16, ()>,
+    lent: Option<Lent>,
+    next_tick: Instant,
+    stats: CallMediaStats,
+}
+
+impl CallMedia {
+    /// Media for a call answered at `now`; the first tick is at `now`.
+    pub fn new(config: CallMediaConfig, now: Instant) -> Result<Self, MediaError> {
+        let codec = config.codec;
+        let codec_rate = codec.pcm_rate();
+        let clock = SampleRate::new(codec.clock_rate()).unwrap_or(codec_rate);
+        let vad_on_codec_rate = WEBRTC_VAD_RATES.contains(&codec_rate);
+        let vad_rate = if vad_on_codec_rate { codec_rate } else { config.stt_rate };
+        let vad = WebRtcVad::new(vad_rate, config.aggressiveness)?;
+        let inband = if config.inband_dtmf {
+            GoertzelDetector::new(codec_rate).ok()
+        } else {
+            None
+        };
+        let jitter = JitterBuffer::new(JitterConfig {
+            min_delay: config.jitter_min_delay,
+            max_delay: config.jitter_max_delay,
+            initial_delay: config.jitter_initial_delay,
+            ..JitterConfig::for_rate(codec_rate, codec.clock_rate())
+        });
+        let max_packet = codec_rate.samples_in(MAX_PACKET_DURATION) as usize;
+        let packet_bytes = RTP_HEADER + codec.frame_bytes_hint().max(16);
+        Ok(Self {
+            decoder: Decoder::new(codec)?,
+            jitter,
+            dtmf_rx: DtmfReceiver::new(),
+            inband,
+            to_stt: Resampler::new(codec_rate, config.stt_rate)?,
+            vad: Box::new(vad),
+            vad_on_codec_rate,
+            vad_state: VadStateMachine::new(config.vad),
+            turn: TurnTaker::new(config.turn),
+            decoded: vec![0; max_packet],
+            caller_frame: vec![0; codec_rate.frame_samples()],
+            stt_frame: vec![0; config.stt_rate.frame_samples()],
+            caller_pos: 0,
+            agent: AgentAudio::new(config.agent_rate),
+            to_caller: Resampler::new(config.agent_rate, codec_rate)?,
+            encoder: Encoder::new(codec)?,
+            rtp: RtpSender::new(config.ssrc, config.initial_sequence, config.initial_timestamp),
+            dtmf_tx: DtmfSender::new(clock),
+            dtmf_timestamp: 0,
+            agent_frame: vec![0; config.agent_rate.frame_samples()],
+            codec_frame: vec![0; codec_rate.frame_samples()],
+            payload: vec![0; packet_bytes],
+            talking: false,
+            events: VecDeque::with_capacity(64),
+            tx: SlotRing::new(BACKLOG, packet_bytes),
+            stt: SlotRing::new(BACKLOG, config.stt_rate.frame_samples()),
+            lent: None,
+            next_tick: now,
+            stats: CallMediaStats::default(),
+            config,
+        })
+    }
+
+    /// The settings the call runs with.
+    pub fn config(&self) -> &CallMediaConfig {
+        &self.config
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> CallMediaStats {
+        CallMediaStats {
+            jitter: *self.jitter.stats(),
+            ..self.stats
+        }
+    }
+
+    /// Delay the two resamplers add, caller->STT and agent->caller.
+    pub fn resampler_delays(&self) -> (MediaTime, MediaTime) {
+        (self.to_stt.delay(), self.to_caller.delay())
+    }
+
+    /// Handles one input received at `now`. Errors concern that input only; the call goes on.
+    pub fn handle_input(&mut self, input: Input<'_>, now: Instant) -> Result<(), MediaError> {
+        match input {
+            Input::Rtp(bytes) => self.on_rtp(bytes, now),
+            Input::Payload {
+                sequence,
+                timestamp,
+                payload,
+            } => self.on_audio(self.config.ssrc ^ 1, sequence, timestamp, false, payload, now),
+            Input::Dtmf(digit) => {
+                self.events.push_back(MediaEvent::Dtmf {
+                    digit,
+                    source: DtmfSource::Transport,
+                });
+                Ok(())
+            }
+            Input::AgentAudio { turn, pcm, mark } => {
+                match self.agent.push(turn, pcm, mark) {
+                    Pushed::Stale => self.stats.stale_agent_chunks += 1,
+                    Pushed::Queued { new_turn } => {
+                        if new_turn {
+                            // A new answer replaces whatever the agent was saying.
+                            self.agent.set_paused(self.turn.agent_paused());
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Input::AgentTurnEnd(turn) => {
+                self.agent.end_turn(turn);
+                Ok(())
+            }
+            Input::StopAgent => {
+                if let Some((turn, played)) = self.agent.interrupt() {
+                    self.events.push_back(MediaEvent::AgentStopped { turn, played });
+                }
+                Ok(())
+            }
+            Input::TurnHint(hint) => {
+                self.turn.set_hint(hint);
+                Ok(())
+            }
+            Input::SendDtmf { digit, duration } => {
+                self.dtmf_tx.start(digit, duration, 10)?;
+                Ok(())
+            }
+        }
+    }
+
+    fn on_rtp(&mut self, bytes: &[u8], now: Instant) -> Result<(), MediaError> {
+        let packet = match RtpPacket::parse(bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                self.stats.rx_errors += 1;
+                return Err(e.into());
+            }
+        };
+        let pt = packet.payload_type();
+        if Some(pt) == self.config.dtmf_payload_type {
+            self.stats.dtmf_packets += 1;
+            let press = self
+                .dtmf_rx
+                .receive(packet.timestamp(), packet.marker(), packet.payload())?;
+            if let Some(press) = press {
+                self.events.push_back(MediaEvent::Dtmf {
+                    digit: press.digit,
+                    source: DtmfSource::Rfc4733,
+                });
+            }
+            return Ok(());
+        }
+        if pt != self.config.payload_type {
+            self.stats.unknown_payload_types += 1;
+            return Err(MediaError::UnknownPayloadType(pt));
+        }
+        self.on_audio(
+            packet.ssrc(),
+            packet.sequence(),
+            packet.timestamp(),
+            packet.marker(),
+            packet.payload(),
+            now,
+        )
+    }
+
+    fn on_audio(
+        &mut self,
+        ssrc: u32,
+        sequence: u16,
+        timestamp: u32,
+        marker: bool,
+        payload: &[u8],
+        now: Instant,
+    ) -> Result<(), MediaError> {
+        let n = match self.decoder.decode(payload, &mut self.decoded) {
+            Ok(n) => n,
+            Err(e) => {
+                self.stats.rx_errors += 1;
+                return Err(e.into());
+            }
+        };
+        self.stats.rx_packets += 1;
+        let packet = JitterPacket {
+            ssrc,
+            sequence,
+            timestamp,
+            marker,
+            samples: &self.decoded[..n],
+        };
+        self.jitter.push(packet, now);
+        Ok(())
+    }
+
+    /// Runs every 20 ms tick due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while self.next_tick <= now {
+            let tick = self.next_tick;
+            self.next_tick += FRAME;
+            if self.tx.is_full() || self.stt.is_full() {
+                self.stats.skipped_ticks += 1;
+                continue;
+            }
+            self.caller_tick(tick);
+            self.agent_tick();
+        }
+    }
+
+    /// The next thing to do. Call until it returns [`Output::Timeout`].
+    pub fn poll_output(&mut self) -> Output<'_> {
+        match self.lent.take() {
+            Some(Lent::Tx) => self.tx.pop(),
+            Some(Lent::Stt) => self.stt.pop(),
+            None => {}
+        }
+        if let Some(event) = self.events.pop_front() {
+            return Output::Event(event);
+        }
+        if let Some((samples, ())) = self.stt.front() {
+            self.lent = Some(Lent::Stt);
+            return Output::ToStt(PcmSlice {
+                rate: self.config.stt_rate,
+                samples,
+            });
+        }
+        if let Some((packet, meta)) = self.tx.front() {
+            self.lent = Some(Lent::Tx);
+            return Output::ToCaller(OutboundFrame {
+                packet,
+                marker: meta.marker,
+                sequence: meta.sequence,
+                timestamp: meta.timestamp,
+                telephone_event: meta.telephone_event,
+            });
+        }
+        Output::Timeout(self.next_tick)
+    }
+
+    fn caller_tick(&mut self, now: Instant) {
+        self.jitter.pop(now, &mut self.caller_frame);
+        if let Some(detector) = &mut self.inband {
+            detector.process(&self.caller_frame);
+            while let Some(found) = detector.poll_digit() {
+                self.events.push_back(MediaEvent::Dtmf {
+                    digit: found.digit,
+                    source: DtmfSource::InBand,
+                });
+            }
+        }
+        if self.to_stt.process(&self.caller_frame, &mut self.stt_frame).is_err() {
+            // Frame sizes are fixed at construction, so this cannot happen; silence is the safe answer.
+            self.stt_frame.fill(0);
+        }
+        let vad_frame = if self.vad_on_codec_rate {
+            &self.caller_frame
+        } else {
+            &self.stt_frame
+        };
+        let probability = self.vad.speech_probability(vad_frame);
+        let transition = self.vad_state.step(probability);
+        let frame = self.config.stt_rate.frame_samples() as u64;
+        let rate = self.config.stt_rate;
+        let mut turn_start = MediaTime::new(self.caller_pos, rate);
+        match transition {
+            VadTransition::SpeechStarted { frames_ago } => {
+                let at = self.caller_pos.saturating_sub(u64::from(frames_ago) * frame);
+                turn_start = MediaTime::new(at, rate);
+                self.events.push_back(MediaEvent::SpeechStarted { at: turn_start });
+            }
+            VadTransition::SpeechStopped { frames_ago } => {
+                let at = (self.caller_pos + frame).saturating_sub(u64::from(frames_ago) * frame);
+                self.events.push_back(MediaEvent::SpeechStopped {
+                    at: MediaTime::new(at, rate),
+                });
+            }
+            VadTransition::None => {}
+        }
+        let decisions = self.turn.step(
+            transition,
+            self.vad_state.is_speaking(),
+            self.agent.is_active(),
+        );
+        for decision in decisions.iter() {
+            self.apply_turn_event(decision, turn_start);
+        }
+        if let Some((slot, ())) = self.stt.push() {
+            slot.extend_from_slice(&self.stt_frame);
+        }
+        self.caller_pos += frame;
+    }
+
+    fn apply_turn_event(&mut self, decision: TurnEvent, turn_start: MediaTime) {
+        let turn = self.agent.turn().unwrap_or_default();
+        let event = match decision {
+            TurnEvent::UserTurnStarted => MediaEvent::UserTurnStarted { at: turn_start },
+            TurnEvent::PauseAgent => {
+                self.agent.set_paused(true);
+                MediaEvent::AgentPaused {
+                    turn,
+                    played: self.agent.played(),
+                }
+            }
+            TurnEvent::ResumeAgent => {
+                self.agent.set_paused(false);
+                MediaEvent::AgentResumed {
+                    turn,
+                    from: self.agent.played(),
+                }
+            }
+            TurnEvent::Backchannel { turn_withdrawn } => MediaEvent::Backchannel { turn_withdrawn },
+            TurnEvent::BargeIn => match self.agent.interrupt() {
+                Some((turn, played)) => MediaEvent::BargeIn { turn, played },
+                None => return,
+            },
+            TurnEvent::EndOfTurn(reason) => MediaEvent::EndOfTurn {
+                reason,
+                at: MediaTime::new(self.caller_pos, self.config.stt_rate),
+            },
+        };
+        self.events.push_back(event);
+    }
+
+    fn agent_tick(&mut self) {
+        let clock_step = self.config.codec.clock_rate() / crate::audio::FRAMES_PER_SECOND;
+        if self.dtmf_tx.is_active() {
+            self.send_dtmf(clock_step);
+            return;
+        }
+        let taken = self.agent.take_frame(&mut self.agent_frame);
+        while let Some(mark) = self.agent.poll_mark() {
+            self.events.push_back(MediaEvent::Mark {
+                turn: self.agent.turn().unwrap_or_default(),
+                mark,
+                played: self.agent.played(),
+            });
+        }
+        if let Some(turn) = self.agent.poll_done() {
+            self.events.push_back(MediaEvent::AgentTurnDone {
+                turn,
+                played: self.agent.played(),
+            });
+        }
+        let speaking = taken.is_some();
+        if !speaking && !self.config.send_silence {
+            if self.talking {
+                // The last agent frame went through the resampler's delay line; flush its tail next time.
+                self.to_caller.reset();
+            }
+            self.talking = false;
+            self.rtp.advance_timestamp(clock_step);
+            return;
+        }
+        if !speaking {
+            self.agent_frame.fill(0);
+        }
+        if self
+            .to_caller
+            .process(&self.agent_frame, &mut self.codec_frame)
+            .is_err()
+        {
+            self.codec_frame.fill(0);
+        }
+        let len = match self.encoder.encode(&self.codec_frame, &mut self.payload) {
+            Ok(len) => len,
+            Err(_) => {
+                // An encoder error on our own PCM is a bug, not a wire condition; skip the frame.
+                self.rtp.advance_timestamp(clock_step);
+                return;
+            }
+        };
+        let marker = speaking && !self.talking;
+        self.talking = speaking;
+        let header = self.rtp.next_header(self.config.payload_type, marker, clock_step);
+        self.push_packet(header, len, false);
+    }
+
+    fn send_dtmf(&mut self, clock_step: u32) {
+        let Some(pt) = self.config.dtmf_payload_type else {
+            self.dtmf_tx.stop();
+            return;
+        };
+        match self.dtmf_tx.next_packet_payload(&mut self.payload) {
+            Ok(Some(tick)) => {
+                if tick.marker {
+                    self.dtmf_timestamp = self.rtp.timestamp();
+                }
+                let header = self
+                    .rtp
+                    .next_header_at(pt, tick.marker, self.dtmf_timestamp, clock_step);
+                self.push_packet(header, tick.len, true);
+            }
+            Ok(None) | Err(_) => self.rtp.advance_timestamp(clock_step),
+        }
+    }
+
+    fn push_packet(&mut self, header: crate::rtp::RtpHeader, payload_len: usize, telephone_event: bool) {
+        let Some((slot, meta)) = self.tx.push() else {
+            return;
+        };
+        slot.resize(RTP_HEADER + payload_len, 0);
+        if header
+            .write_packet(&self.payload[..payload_len], slot)
+            .is_err()
+        {
+            // The slot was sized for this packet just above; a failure here would be our bug.
+            self.tx.unpush();
+            return;
+        }
+        *meta = TxMeta {
+            marker: header.marker,
+            sequence: header.sequence,
+            timestamp: header.timestamp,
+            telephone_event,
+        };
+        self.stats.tx_packets += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests;

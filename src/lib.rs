@@ -1,0 +1,6 @@
+//! Dialtone: a self-hosted voice-agent telephony runtime.
+//!
+//! The binary lives in `main.rs`; this library holds what the binary, the scenario tests and the benches
+//! share.
+
+pub mod sim;
