@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Dialtone builds and tests against. Idempotent: does nothing when they are
+# all present. Runs apt-get as root, or through sudo.
+set -euo pipefail
+
+packages=(
+  build-essential # cc for libfvad (webrtc-vad)
+  pkg-config      # finds libopus
+  libopus-dev     # Opus codec
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing Debian packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

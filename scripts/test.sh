@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, lints, the media crate's no-runtime rule, then every
+# test in the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup-debian.sh
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# The media core is sans-IO: no async runtime may creep into its dependency tree.
+if cargo tree -p dialtone-media -e normal,build --prefix none | grep -Eq '^(tokio|async-std|smol) '; then
+  echo "dialtone-media must not depend on an async runtime:" >&2
+  cargo tree -p dialtone-media -i tokio >&2 || true
+  exit 1
+fi
+
+cargo test --workspace --locked
