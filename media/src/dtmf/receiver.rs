@@ -113,7 +113,9 @@ impl DtmfReceiver {
 
         self.remember(cur.segment_ts);
         if cur.continues_into(timestamp, marker, &ev) {
-            cur.base += timestamp.wrapping_sub(cur.segment_ts);
+            cur.base = cur
+                .base
+                .saturating_add(timestamp.wrapping_sub(cur.segment_ts));
             cur.segment_ts = timestamp;
             cur.duration = ev.duration;
             cur.ended = ev.end;
