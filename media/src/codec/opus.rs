@@ -104,19 +104,25 @@ impl OpusEncoder {
 pub struct OpusDecoder {
     raw: RawDecoder,
     rate: SampleRate,
+    raw_rate: audiopus::SampleRate,
 }
 
 impl OpusDecoder {
     /// A mono decoder producing PCM at `rate` (8, 12, 16, 24 or 48 kHz), whatever rate the sender
     /// encoded at.
     pub fn new(rate: SampleRate) -> Result<Self, CodecError> {
-        let raw = RawDecoder::new(opus_rate(rate)?, Channels::Mono).map_err(map_error)?;
-        Ok(Self { raw, rate })
+        let raw_rate = opus_rate(rate)?;
+        let raw = RawDecoder::new(raw_rate, Channels::Mono).map_err(map_error)?;
+        Ok(Self {
+            raw,
+            rate,
+            raw_rate,
+        })
     }
 
     /// Decodes one packet into `out`; returns the sample count (up to 120 ms of audio).
     pub fn decode(&mut self, payload: &[u8], out: &mut [i16]) -> Result<usize, CodecError> {
-        let samples = packet::nb_samples(payload, opus_rate(self.rate)?).map_err(map_error)?;
+        let samples = packet::nb_samples(payload, self.raw_rate).map_err(map_error)?;
         ensure_room(samples, out.len())?;
         self.raw
             .decode(Some(payload), &mut out[..samples], false)
