@@ -54,10 +54,6 @@ impl AgentAudio {
         }
     }
 
-    pub(crate) fn rate(&self) -> SampleRate {
-        self.rate
-    }
-
     pub(crate) fn turn(&self) -> Option<TurnId> {
         self.turn
     }
@@ -122,10 +118,6 @@ impl AgentAudio {
 
     pub(crate) fn set_paused(&mut self, paused: bool) {
         self.paused = paused;
-    }
-
-    pub(crate) fn is_paused(&self) -> bool {
-        self.paused
     }
 
     /// Fills `out` with the next frame of agent audio. A partial frame (zero-padded) goes out only at the
