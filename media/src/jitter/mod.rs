@@ -9,8 +9,8 @@
 //! The buffer plays each sample a fixed playout delay after the *fastest* recent packets would have
 //! brought it (see [`delay_estimator`]). That delay is the buffer's depth; it targets the 95th
 //! percentile of measured arrival jitter plus half a frame, clamped to `min_delay..=max_delay`
-//! (`initial_delay` until jitter has been measured). When the depth exceeds the target by more
-//! than a frame (and an eighth), a frame is dropped (a quiet one if one comes within a second, any frame if the
+//! (`initial_delay` until jitter has been measured). When the depth exceeds the target by a frame
+//! or more, a frame is dropped (a quiet one if one comes within a second, any frame if the
 //! excess passes three frames; silent gaps first). When it falls short, nothing is dropped; an
 //! underrun conceals without advancing, which deepens the buffer, and the silence between talkspurts
 //! is stretched or shortened to the target for free.

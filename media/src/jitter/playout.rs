@@ -29,7 +29,7 @@ impl JitterBuffer {
         let frame_us = self.frame_us();
         let frame = self.frame as i64;
 
-        if excess >= frame_us + frame_us / 8 {
+        if excess >= frame_us {
             if self.is_gap_frame(self.play_pos) {
                 // Too deep and in a silent gap: shorten the silence, the cheapest cut.
                 self.advance_to(self.play_pos + frame);

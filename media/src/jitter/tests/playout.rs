@@ -182,12 +182,15 @@ fn jitter_raises_the_target_and_calm_lowers_it() {
     let (high_target, calm_target) = (high.stats.target_delay, calm.stats.target_delay);
     assert!(high_target >= Duration::from_millis(75), "{high_target:?}");
     assert!(calm_target <= Duration::from_millis(20), "{calm_target:?}");
+    // Both buffers hold what they target (within a frame), and few packets come too late.
+    let calm_delay = calm.stats.current_delay;
+    assert!(calm_delay <= calm_target + FRAME, "{calm_delay:?}");
+    assert_eq!((calm.stats.late, calm.stats.lost), (0, 0));
     assert!(
         high.stats.jitter >= Duration::from_millis(65),
         "{:?}",
         high.stats.jitter
     );
-    // The buffer holds what it targets and few packets come too late for it.
     let delay = high.stats.current_delay;
     assert!(
         delay.abs_diff(high_target) <= Duration::from_millis(25),
