@@ -15,17 +15,34 @@ use dialtone_media::{CallMedia, CallMediaConfig, FRAME, Input, Output, SampleRat
 fn resample(c: &mut Criterion) {
     let mut group = c.benchmark_group("resample");
     for (name, from, to) in [
-        ("resample_8k_16k_20ms", SampleRate::HZ_8000, SampleRate::HZ_16000),
-        ("resample_22k_8k_20ms", SampleRate::HZ_22050, SampleRate::HZ_8000),
-        ("resample_24k_8k_20ms", SampleRate::HZ_24000, SampleRate::HZ_8000),
-        ("resample_48k_16k_20ms", SampleRate::HZ_48000, SampleRate::HZ_16000),
+        (
+            "resample_8k_16k_20ms",
+            SampleRate::HZ_8000,
+            SampleRate::HZ_16000,
+        ),
+        (
+            "resample_22k_8k_20ms",
+            SampleRate::HZ_22050,
+            SampleRate::HZ_8000,
+        ),
+        (
+            "resample_24k_8k_20ms",
+            SampleRate::HZ_24000,
+            SampleRate::HZ_8000,
+        ),
+        (
+            "resample_48k_16k_20ms",
+            SampleRate::HZ_48000,
+            SampleRate::HZ_16000,
+        ),
     ] {
         let mut r = Resampler::new(from, to).expect("supported pair");
         let input = voiced(from, 120.0, from.frame_samples(), 0);
         let mut out = vec![0i16; to.frame_samples()];
         group.bench_function(name, |b| {
             b.iter(|| {
-                r.process(black_box(&input), &mut out).expect("frame sizes match");
+                r.process(black_box(&input), &mut out)
+                    .expect("frame sizes match");
                 black_box(&out);
             })
         });
@@ -93,7 +110,9 @@ fn call_media_frame(c: &mut Criterion) {
     }
     let mut group = c.benchmark_group("call_media");
     group.measurement_time(Duration::from_secs(5));
-    group.bench_function("call_media_frame", |b| b.iter(|| step(black_box(&mut media))));
+    group.bench_function("call_media_frame", |b| {
+        b.iter(|| step(black_box(&mut media)))
+    });
     group.finish();
 }
 

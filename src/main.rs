@@ -8,7 +8,11 @@ use dialtone::sim::call::{Scenario, run};
 use dialtone::sim::netem::NetemConfig;
 
 #[derive(Debug, Parser)]
-#[command(name = "dialtone", version, about = "Self-hosted voice-agent telephony runtime")]
+#[command(
+    name = "dialtone",
+    version,
+    about = "Self-hosted voice-agent telephony runtime"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -60,7 +64,8 @@ fn simulate(lossy: bool, seed: u64, verbose: bool) -> anyhow::Result<()> {
     for (t, event) in &report.events {
         let interesting = !matches!(
             event,
-            dialtone_media::MediaEvent::Mark { .. } | dialtone_media::MediaEvent::SpeechStopped { .. }
+            dialtone_media::MediaEvent::Mark { .. }
+                | dialtone_media::MediaEvent::SpeechStopped { .. }
         );
         if verbose || interesting {
             println!("  {:>7.3} s  {event:?}", t.as_secs_f64());

@@ -34,7 +34,10 @@ fn interruption_stops_the_agent_within_one_frame() {
             .iter()
             .filter(|(_, e)| matches!(e, MediaEvent::AgentPaused { .. }))
             .collect();
-        assert_eq!(paused[0].0, speech, "agent audio held in the frame speech was declared");
+        assert_eq!(
+            paused[0].0, speech,
+            "agent audio held in the frame speech was declared"
+        );
         let barge: Vec<_> = report
             .events
             .iter()
@@ -50,8 +53,15 @@ fn interruption_stops_the_agent_within_one_frame() {
         // long, to the frame.
         let expected = speech.as_millis() as i64;
         let played_ms = played.as_millis() as i64;
-        assert!((played_ms - expected).abs() <= 20, "played {played_ms} ms, paused at {expected} ms");
-        assert!(report.times(|e| matches!(e, MediaEvent::AgentTurnDone { .. })).is_empty());
+        assert!(
+            (played_ms - expected).abs() <= 20,
+            "played {played_ms} ms, paused at {expected} ms"
+        );
+        assert!(
+            report
+                .times(|e| matches!(e, MediaEvent::AgentTurnDone { .. }))
+                .is_empty()
+        );
     }
 }
 
@@ -66,9 +76,22 @@ fn backchannel_does_not_interrupt() {
         NetemConfig::clean(),
     );
     let report = run(&scenario).expect("runs");
-    assert!(report.times(|e| matches!(e, MediaEvent::BargeIn { .. })).is_empty());
-    assert_eq!(report.times(|e| matches!(e, MediaEvent::Backchannel { .. })).len(), 1);
-    assert!(report.times(|e| matches!(e, MediaEvent::EndOfTurn { .. })).is_empty());
+    assert!(
+        report
+            .times(|e| matches!(e, MediaEvent::BargeIn { .. }))
+            .is_empty()
+    );
+    assert_eq!(
+        report
+            .times(|e| matches!(e, MediaEvent::Backchannel { .. }))
+            .len(),
+        1
+    );
+    assert!(
+        report
+            .times(|e| matches!(e, MediaEvent::EndOfTurn { .. }))
+            .is_empty()
+    );
     let done: Vec<_> = report
         .events
         .iter()

@@ -18,15 +18,25 @@ fn two_turns_survive_a_lossy_jittery_uplink() {
         let report = run(&scenario).expect("scenario runs");
         let truth = scenario.speech_truth();
         let ends = report.times(|e| {
-            matches!(e, MediaEvent::EndOfTurn { reason: EndReason::Silence, .. })
+            matches!(
+                e,
+                MediaEvent::EndOfTurn {
+                    reason: EndReason::Silence,
+                    ..
+                }
+            )
         });
         assert_eq!(ends.len(), 2, "seed {seed}: {:?}", report.events);
         let starts = report.times(|e| matches!(e, MediaEvent::UserTurnStarted { .. }));
         assert_eq!(starts.len(), 2, "seed {seed}");
-        for (start, ((t_start, t_end), detected_end)) in starts.iter().zip(truth.iter().zip(&ends)) {
+        for (start, ((t_start, t_end), detected_end)) in starts.iter().zip(truth.iter().zip(&ends))
+        {
             // Detection waits for the network (40-100 ms), the jitter buffer and three VAD frames.
             let lag = *start - *t_start;
-            assert!(lag <= Duration::from_millis(300), "seed {seed}: start lag {lag:?}");
+            assert!(
+                lag <= Duration::from_millis(300),
+                "seed {seed}: start lag {lag:?}"
+            );
             // End of turn: 700 ms of silence after the caller stops, plus the same pipeline lag.
             let lag = *detected_end - *t_end;
             assert!(
@@ -37,10 +47,14 @@ fn two_turns_survive_a_lossy_jittery_uplink() {
         let j = report.stats.jitter;
         assert!(report.uplink_lost > 0, "seed {seed}: the path lost packets");
         assert!(j.lost > 0 && j.concealed > 0, "seed {seed}: {j:?}");
-        assert!(j.duplicates > 0 || j.late > 0 || j.reordered > 0, "seed {seed}: {j:?}");
+        assert!(
+            j.duplicates > 0 || j.late > 0 || j.reordered > 0,
+            "seed {seed}: {j:?}"
+        );
         assert_eq!(report.stats.skipped_ticks, 0);
         // STT got one frame per tick for the whole call.
-        let length: Duration = truth.last().map(|t| t.1).unwrap_or_default() + Duration::from_secs(3);
+        let length: Duration =
+            truth.last().map(|t| t.1).unwrap_or_default() + Duration::from_secs(3);
         assert!(report.stt_frames.abs_diff(length.as_millis() as u64 / 20) <= 1);
     }
 }

@@ -52,7 +52,11 @@ fn steady_state_frames_allocate_nothing() {
     let payloads: Vec<[u8; 160]> = (0..100)
         .map(|i| {
             let mut p = [0u8; 160];
-            let frame = if i < 50 { &speech[i * 160..][..160] } else { &[0i16; 160][..] };
+            let frame = if i < 50 {
+                &speech[i * 160..][..160]
+            } else {
+                &[0i16; 160][..]
+            };
             encoder.encode(frame, &mut p).expect("encode");
             p
         })
@@ -70,15 +74,21 @@ fn steady_state_frames_allocate_nothing() {
             .write_packet(&payloads[i % 100], &mut packets[slot])
             .expect("fits");
         // Deliver in pairs, the second first, every 7th frame: the jitter buffer reorders.
-        if i % 7 == 0 {
-            // hold this one
+        if i.is_multiple_of(7) {
+            // Held back: delivered after its successor on the next frame.
         } else if i % 7 == 1 {
-            media.handle_input(Input::Rtp(&packets[slot]), now).expect("rtp");
-            media.handle_input(Input::Rtp(&packets[1 - slot]), now).expect("rtp");
+            media
+                .handle_input(Input::Rtp(&packets[slot]), now)
+                .expect("rtp");
+            media
+                .handle_input(Input::Rtp(&packets[1 - slot]), now)
+                .expect("rtp");
         } else {
-            media.handle_input(Input::Rtp(&packets[slot]), now).expect("rtp");
+            media
+                .handle_input(Input::Rtp(&packets[slot]), now)
+                .expect("rtp");
         }
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             media
                 .handle_input(
                     Input::AgentAudio {
@@ -90,7 +100,7 @@ fn steady_state_frames_allocate_nothing() {
                 )
                 .expect("agent");
         }
-        if i % 250 == 0 {
+        if i.is_multiple_of(250) {
             turn += 1;
         }
         media.handle_timeout(now);
@@ -115,6 +125,10 @@ fn steady_state_frames_allocate_nothing() {
     let allocations = ALLOCATIONS.load(Ordering::SeqCst);
     assert!(events > 20, "the call did things: {events} events");
     assert!(frames_out >= 1_400, "{frames_out} frames out");
-    assert!(media.stats().jitter.reordered > 0, "{:?}", media.stats().jitter);
+    assert!(
+        media.stats().jitter.reordered > 0,
+        "{:?}",
+        media.stats().jitter
+    );
     assert_eq!(allocations, 0, "allocations in 1,000 steady-state frames");
 }

@@ -101,7 +101,11 @@ pub struct Report {
 impl Report {
     /// Times of events matching `pred`.
     pub fn times(&self, pred: impl Fn(&MediaEvent) -> bool) -> Vec<Duration> {
-        self.events.iter().filter(|(_, e)| pred(e)).map(|(t, _)| *t).collect()
+        self.events
+            .iter()
+            .filter(|(_, e)| pred(e))
+            .map(|(t, _)| *t)
+            .collect()
     }
 }
 

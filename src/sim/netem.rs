@@ -115,7 +115,11 @@ impl Netem {
             self.lost += 1;
             return;
         }
-        let copies = if self.rng.next_f64() < self.config.duplicate { 2 } else { 1 };
+        let copies = if self.rng.next_f64() < self.config.duplicate {
+            2
+        } else {
+            1
+        };
         for _ in 0..copies {
             let jitter = self.config.jitter.mul_f64(self.rng.next_f64());
             self.order += 1;
@@ -165,7 +169,10 @@ mod tests {
         let t0 = Instant::now();
         let mut n = Netem::new(NetemConfig::lossy(7));
         for i in 0..5_000u32 {
-            n.send(&i.to_be_bytes(), t0 + Duration::from_millis(20 * u64::from(i)));
+            n.send(
+                &i.to_be_bytes(),
+                t0 + Duration::from_millis(20 * u64::from(i)),
+            );
         }
         let got: Vec<u32> = std::iter::from_fn(|| n.recv(t0 + Duration::from_secs(1_000)))
             .map(|(_, p)| u32::from_be_bytes(p.try_into().unwrap()))

@@ -111,9 +111,7 @@ impl AgentAudio {
 
     /// True while the agent is talking or about to: audio is queued or more is expected for a live turn.
     pub(crate) fn is_active(&self) -> bool {
-        self.turn.is_some()
-            && !self.interrupted
-            && !(self.ended && self.samples.is_empty())
+        self.turn.is_some() && !self.interrupted && !(self.ended && self.samples.is_empty())
     }
 
     pub(crate) fn set_paused(&mut self, paused: bool) {
@@ -181,9 +179,15 @@ mod tests {
     #[test]
     fn stale_turns_are_dropped_and_new_turns_supersede() {
         let mut q = AgentAudio::new(SampleRate::HZ_8000);
-        assert_eq!(q.push(TurnId(2), &[1; 100], None), Pushed::Queued { new_turn: true });
+        assert_eq!(
+            q.push(TurnId(2), &[1; 100], None),
+            Pushed::Queued { new_turn: true }
+        );
         assert_eq!(q.push(TurnId(1), &[1; 100], None), Pushed::Stale);
-        assert_eq!(q.push(TurnId(3), &[2; 100], None), Pushed::Queued { new_turn: true });
+        assert_eq!(
+            q.push(TurnId(3), &[2; 100], None),
+            Pushed::Queued { new_turn: true }
+        );
         assert_eq!(q.samples.len(), 100);
     }
 

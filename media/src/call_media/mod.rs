@@ -25,7 +25,9 @@ use crate::jitter::{JitterBuffer, JitterConfig, JitterPacket};
 use crate::resample::{ResampleError, Resampler};
 use crate::rtp::{RtpError, RtpPacket, RtpSender};
 use crate::turn::{TurnEvent, TurnHint, TurnTaker};
-use crate::vad::{VadError, VadStateMachine, VadTransition, VoiceDetector, WEBRTC_VAD_RATES, WebRtcVad};
+use crate::vad::{
+    VadError, VadStateMachine, VadTransition, VoiceDetector, WEBRTC_VAD_RATES, WebRtcVad,
+};
 use agent_audio::{AgentAudio, Pushed};
 use slots::SlotRing;
 
@@ -199,7 +201,11 @@ impl CallMedia {
         let codec_rate = codec.pcm_rate();
         let clock = SampleRate::new(codec.clock_rate()).unwrap_or(codec_rate);
         let vad_on_codec_rate = WEBRTC_VAD_RATES.contains(&codec_rate);
-        let vad_rate = if vad_on_codec_rate { codec_rate } else { config.stt_rate };
+        let vad_rate = if vad_on_codec_rate {
+            codec_rate
+        } else {
+            config.stt_rate
+        };
         let vad = WebRtcVad::new(vad_rate, config.aggressiveness)?;
         let inband = if config.inband_dtmf {
             GoertzelDetector::new(codec_rate).ok()
@@ -231,7 +237,11 @@ impl CallMedia {
             agent: AgentAudio::new(config.agent_rate),
             to_caller: Resampler::new(config.agent_rate, codec_rate)?,
             encoder: Encoder::new(codec)?,
-            rtp: RtpSender::new(config.ssrc, config.initial_sequence, config.initial_timestamp),
+            rtp: RtpSender::new(
+                config.ssrc,
+                config.initial_sequence,
+                config.initial_timestamp,
+            ),
             dtmf_tx: DtmfSender::new(clock),
             dtmf_timestamp: 0,
             agent_frame: vec![0; config.agent_rate.frame_samples()],
@@ -274,7 +284,14 @@ impl CallMedia {
                 sequence,
                 timestamp,
                 payload,
-            } => self.on_audio(self.config.ssrc ^ 1, sequence, timestamp, false, payload, now),
+            } => self.on_audio(
+                self.config.ssrc ^ 1,
+                sequence,
+                timestamp,
+                false,
+                payload,
+                now,
+            ),
             Input::Dtmf(digit) => {
                 self.events.push_back(MediaEvent::Dtmf {
                     digit,
@@ -300,7 +317,8 @@ impl CallMedia {
             }
             Input::StopAgent => {
                 if let Some((turn, played)) = self.agent.interrupt() {
-                    self.events.push_back(MediaEvent::AgentStopped { turn, played });
+                    self.events
+                        .push_back(MediaEvent::AgentStopped { turn, played });
                 }
                 Ok(())
             }
@@ -326,9 +344,9 @@ impl CallMedia {
         let pt = packet.payload_type();
         if Some(pt) == self.config.dtmf_payload_type {
             self.stats.dtmf_packets += 1;
-            let press = self
-                .dtmf_rx
-                .receive(packet.timestamp(), packet.marker(), packet.payload())?;
+            let press =
+                self.dtmf_rx
+                    .receive(packet.timestamp(), packet.marker(), packet.payload())?;
             if let Some(press) = press {
                 self.events.push_back(MediaEvent::Dtmf {
                     digit: press.digit,
@@ -434,7 +452,11 @@ impl CallMedia {
                 });
             }
         }
-        if self.to_stt.process(&self.caller_frame, &mut self.stt_frame).is_err() {
+        if self
+            .to_stt
+            .process(&self.caller_frame, &mut self.stt_frame)
+            .is_err()
+        {
             // Frame sizes are fixed at construction, so this cannot happen; silence is the safe answer.
             self.stt_frame.fill(0);
         }
@@ -450,9 +472,12 @@ impl CallMedia {
         let mut turn_start = MediaTime::new(self.caller_pos, rate);
         match transition {
             VadTransition::SpeechStarted { frames_ago } => {
-                let at = self.caller_pos.saturating_sub(u64::from(frames_ago) * frame);
+                let at = self
+                    .caller_pos
+                    .saturating_sub(u64::from(frames_ago) * frame);
                 turn_start = MediaTime::new(at, rate);
-                self.events.push_back(MediaEvent::SpeechStarted { at: turn_start });
+                self.events
+                    .push_back(MediaEvent::SpeechStarted { at: turn_start });
             }
             VadTransition::SpeechStopped { frames_ago } => {
                 let at = (self.caller_pos + frame).saturating_sub(u64::from(frames_ago) * frame);
@@ -557,7 +582,9 @@ impl CallMedia {
         };
         let marker = speaking && !self.talking;
         self.talking = speaking;
-        let header = self.rtp.next_header(self.config.payload_type, marker, clock_step);
+        let header = self
+            .rtp
+            .next_header(self.config.payload_type, marker, clock_step);
         self.push_packet(header, len, false);
     }
 
@@ -571,16 +598,21 @@ impl CallMedia {
                 if tick.marker {
                     self.dtmf_timestamp = self.rtp.timestamp();
                 }
-                let header = self
-                    .rtp
-                    .next_header_at(pt, tick.marker, self.dtmf_timestamp, clock_step);
+                let header =
+                    self.rtp
+                        .next_header_at(pt, tick.marker, self.dtmf_timestamp, clock_step);
                 self.push_packet(header, tick.len, true);
             }
             Ok(None) | Err(_) => self.rtp.advance_timestamp(clock_step),
         }
     }
 
-    fn push_packet(&mut self, header: crate::rtp::RtpHeader, payload_len: usize, telephone_event: bool) {
+    fn push_packet(
+        &mut self,
+        header: crate::rtp::RtpHeader,
+        payload_len: usize,
+        telephone_event: bool,
+    ) {
         let Some((slot, meta)) = self.tx.push() else {
             return;
         };

@@ -68,7 +68,9 @@ impl Call {
             };
             let mut packet = [0u8; 172];
             header.write_packet(&payload, &mut packet).unwrap();
-            self.media.handle_input(Input::Rtp(&packet), self.now).unwrap();
+            self.media
+                .handle_input(Input::Rtp(&packet), self.now)
+                .unwrap();
         }
         self.seq = self.seq.wrapping_add(1);
         self.ts = self.ts.wrapping_add(160);
@@ -128,11 +130,17 @@ fn tone_22k(samples: usize) -> Vec<i16> {
 fn agent_audio_is_paced_one_packet_per_tick() {
     let mut call = Call::new(CallMediaConfig::pcmu());
     call.agent(1, &tone_22k(22_050), Some(9));
-    call.media.handle_input(Input::AgentTurnEnd(TurnId(1)), call.now).unwrap();
+    call.media
+        .handle_input(Input::AgentTurnEnd(TurnId(1)), call.now)
+        .unwrap();
     for _ in 0..60 {
         call.step(None);
     }
-    assert_eq!(call.sent.len(), 60, "one packet per tick, silence after the turn");
+    assert_eq!(
+        call.sent.len(),
+        60,
+        "one packet per tick, silence after the turn"
+    );
     for (i, (tick, packet, meta)) in call.sent.iter().enumerate() {
         assert_eq!(*tick, i);
         assert_eq!(packet.len(), 172);
@@ -140,7 +148,9 @@ fn agent_audio_is_paced_one_packet_per_tick() {
         assert_eq!(meta.timestamp, 160 * i as u32);
         assert_eq!(meta.marker, i == 0);
     }
-    let (done_tick, done) = call.first(|e| matches!(e, MediaEvent::AgentTurnDone { .. })).unwrap();
+    let (done_tick, done) = call
+        .first(|e| matches!(e, MediaEvent::AgentTurnDone { .. }))
+        .unwrap();
     assert_eq!(done_tick, 49);
     assert_eq!(
         done,
@@ -149,7 +159,10 @@ fn agent_audio_is_paced_one_packet_per_tick() {
             played: MediaTime::new(22_050, SampleRate::HZ_22050)
         }
     );
-    assert!(call.first(|e| matches!(e, MediaEvent::Mark { mark: 9, .. })).is_some());
+    assert!(
+        call.first(|e| matches!(e, MediaEvent::Mark { mark: 9, .. }))
+            .is_some()
+    );
     assert_eq!(call.stt_frames, 60);
 }
 
@@ -186,14 +199,33 @@ fn caller_speech_makes_a_turn() {
     for _ in 0..60 {
         call.step(Some(&[0; 160]));
     }
-    let (started, _) = call.first(|e| matches!(e, MediaEvent::SpeechStarted { .. })).unwrap();
-    let (ended, end) = call.first(|e| matches!(e, MediaEvent::EndOfTurn { .. })).unwrap();
+    let (started, _) = call
+        .first(|e| matches!(e, MediaEvent::SpeechStarted { .. }))
+        .unwrap();
+    let (ended, end) = call
+        .first(|e| matches!(e, MediaEvent::EndOfTurn { .. }))
+        .unwrap();
     // Speech arrives at tick 10, plays out after the 40 ms initial jitter delay, and is declared after
     // three frames.
-    assert!((12..=16).contains(&started), "speech started at tick {started}");
-    assert!(matches!(end, MediaEvent::EndOfTurn { reason: EndReason::Silence, .. }));
-    assert!((ended - started) >= 50 + 35 - 5, "turn ended at tick {ended}");
-    assert!(call.first(|e| matches!(e, MediaEvent::UserTurnStarted { .. })).is_some());
+    assert!(
+        (12..=16).contains(&started),
+        "speech started at tick {started}"
+    );
+    assert!(matches!(
+        end,
+        MediaEvent::EndOfTurn {
+            reason: EndReason::Silence,
+            ..
+        }
+    ));
+    assert!(
+        (ended - started) >= 50 + 35 - 5,
+        "turn ended at tick {ended}"
+    );
+    assert!(
+        call.first(|e| matches!(e, MediaEvent::UserTurnStarted { .. }))
+            .is_some()
+    );
 }
 
 #[test]
@@ -206,13 +238,30 @@ fn barge_in_pauses_then_drops_agent_audio_and_reports_what_was_played() {
     for i in 0..40 {
         call.step(Some(&voiced(160, i * 160)));
     }
-    let (speech_tick, _) = call.first(|e| matches!(e, MediaEvent::SpeechStarted { .. })).unwrap();
-    let (pause_tick, pause) = call.first(|e| matches!(e, MediaEvent::AgentPaused { .. })).unwrap();
-    assert_eq!(pause_tick, speech_tick, "agent audio stops in the frame speech is declared");
-    let (barge_tick, barge) = call.first(|e| matches!(e, MediaEvent::BargeIn { .. })).unwrap();
+    let (speech_tick, _) = call
+        .first(|e| matches!(e, MediaEvent::SpeechStarted { .. }))
+        .unwrap();
+    let (pause_tick, pause) = call
+        .first(|e| matches!(e, MediaEvent::AgentPaused { .. }))
+        .unwrap();
+    assert_eq!(
+        pause_tick, speech_tick,
+        "agent audio stops in the frame speech is declared"
+    );
+    let (barge_tick, barge) = call
+        .first(|e| matches!(e, MediaEvent::BargeIn { .. }))
+        .unwrap();
     assert!(barge_tick > pause_tick);
-    let MediaEvent::AgentPaused { played, .. } = pause else { unreachable!() };
-    let MediaEvent::BargeIn { turn, played: barge_played } = barge else { unreachable!() };
+    let MediaEvent::AgentPaused { played, .. } = pause else {
+        unreachable!()
+    };
+    let MediaEvent::BargeIn {
+        turn,
+        played: barge_played,
+    } = barge
+    else {
+        unreachable!()
+    };
     assert_eq!(turn, TurnId(1));
     assert_eq!(played, barge_played, "nothing was sent while paused");
     // Frames with agent audio: every tick before the pause.
@@ -240,23 +289,53 @@ fn backchannel_resumes_agent_where_it_paused() {
     for _ in 0..40 {
         call.step(Some(&[0; 160]));
     }
-    assert!(call.first(|e| matches!(e, MediaEvent::AgentPaused { .. })).is_some());
-    assert!(call.first(|e| matches!(e, MediaEvent::BargeIn { .. })).is_none());
-    let (_, back) = call.first(|e| matches!(e, MediaEvent::Backchannel { .. })).unwrap();
-    assert_eq!(back, MediaEvent::Backchannel { turn_withdrawn: true });
-    assert!(call.first(|e| matches!(e, MediaEvent::AgentResumed { .. })).is_some());
-    assert!(call.first(|e| matches!(e, MediaEvent::EndOfTurn { .. })).is_none());
+    assert!(
+        call.first(|e| matches!(e, MediaEvent::AgentPaused { .. }))
+            .is_some()
+    );
+    assert!(
+        call.first(|e| matches!(e, MediaEvent::BargeIn { .. }))
+            .is_none()
+    );
+    let (_, back) = call
+        .first(|e| matches!(e, MediaEvent::Backchannel { .. }))
+        .unwrap();
+    assert_eq!(
+        back,
+        MediaEvent::Backchannel {
+            turn_withdrawn: true
+        }
+    );
+    assert!(
+        call.first(|e| matches!(e, MediaEvent::AgentResumed { .. }))
+            .is_some()
+    );
+    assert!(
+        call.first(|e| matches!(e, MediaEvent::EndOfTurn { .. }))
+            .is_none()
+    );
 }
 
 #[test]
 fn rfc4733_in_and_out() {
     let mut call = Call::new(CallMediaConfig::pcmu());
     // In: one press, with its three end packets.
-    for (i, (dur, end)) in [(160u16, false), (320, false), (480, true), (480, true), (480, true)]
-        .into_iter()
-        .enumerate()
+    for (i, (dur, end)) in [
+        (160u16, false),
+        (320, false),
+        (480, true),
+        (480, true),
+        (480, true),
+    ]
+    .into_iter()
+    .enumerate()
     {
-        let payload = [5u8, if end { 0x8a } else { 0x0a }, (dur >> 8) as u8, dur as u8];
+        let payload = [
+            5u8,
+            if end { 0x8a } else { 0x0a },
+            (dur >> 8) as u8,
+            dur as u8,
+        ];
         let header = RtpHeader {
             marker: i == 0,
             payload_type: 101,
@@ -266,7 +345,9 @@ fn rfc4733_in_and_out() {
         };
         let mut packet = [0u8; 16];
         header.write_packet(&payload, &mut packet).unwrap();
-        call.media.handle_input(Input::Rtp(&packet), call.now).unwrap();
+        call.media
+            .handle_input(Input::Rtp(&packet), call.now)
+            .unwrap();
     }
     call.step(None);
     let presses: Vec<_> = call
@@ -297,21 +378,38 @@ fn rfc4733_in_and_out() {
     for _ in 0..10 {
         call.step(None);
     }
-    let events: Vec<_> = call.sent[before..].iter().filter(|(_, _, m)| m.telephone_event).collect();
+    let events: Vec<_> = call.sent[before..]
+        .iter()
+        .filter(|(_, _, m)| m.telephone_event)
+        .collect();
     assert_eq!(events.len(), 7, "5 growing packets + 2 more end packets");
     assert!(events[0].2.marker);
-    assert!(events.iter().all(|(_, p, m)| m.timestamp == events[0].2.timestamp && p[1] & 0x7f == 101));
+    assert!(
+        events
+            .iter()
+            .all(|(_, p, m)| m.timestamp == events[0].2.timestamp && p[1] & 0x7f == 101)
+    );
 }
 
 #[test]
 fn bad_input_is_an_error_and_the_call_goes_on() {
     let mut call = Call::new(CallMediaConfig::pcmu());
-    assert!(call.media.handle_input(Input::Rtp(&[0x80, 0]), call.now).is_err());
+    assert!(
+        call.media
+            .handle_input(Input::Rtp(&[0x80, 0]), call.now)
+            .is_err()
+    );
     assert!(call.media.handle_input(Input::Rtp(&[]), call.now).is_err());
     let mut packet = [0u8; 20];
-    RtpHeader { marker: false, payload_type: 96, sequence: 1, timestamp: 1, ssrc: 1 }
-        .write_packet(&[1; 8], &mut packet)
-        .unwrap();
+    RtpHeader {
+        marker: false,
+        payload_type: 96,
+        sequence: 1,
+        timestamp: 1,
+        ssrc: 1,
+    }
+    .write_packet(&[1; 8], &mut packet)
+    .unwrap();
     assert!(matches!(
         call.media.handle_input(Input::Rtp(&packet), call.now),
         Err(MediaError::UnknownPayloadType(96))
