@@ -1,23 +1,22 @@
 //! Streaming sample-rate conversion, 20 ms in, 20 ms out.
 //!
-//! Every conversion here is between rates whose ratio is a small fraction (8/16/22.05/24/48 kHz), so we use
-//! rubato's sinc resampler with `Nearest` interpolation and an oversampling factor equal to the numerator of
-//! the reduced output/input ratio: every output sample then lands exactly on a precomputed filter phase. That
-//! is a true polyphase FIR: one dot product per output sample, no interpolation error, no drift.
+//! Every conversion here is between rates whose ratio is a small fraction (8/16/22.05/24/48 kHz), so the
+//! filter is an exact polyphase FIR: each output sample lands on a precomputed filter phase. The filters are
+//! the ones rubato's sinc resampler builds with `Nearest` interpolation and one phase per output position
+//! (a Blackman-Harris windowed sinc with rubato's automatic cutoff), and the tests hold our output to
+//! rubato's. The per-frame work runs in a kernel specialised for fixed 20 ms chunks, because rubato itself
+//! spends ~23 ns of bookkeeping per output sample, which alone would exceed the per-call budget.
 //!
-//! The filter length is chosen per input rate so the filter delay stays under [`MAX_DELAY`] (the issue's
-//! budget per direction) while out-of-band tones are rejected by at least 50 dB; the measurements behind the
-//! numbers are in the tests below and in the README's media section. FFT resamplers were rejected: their
-//! block delay (~10 ms at these chunk sizes) breaks the budget. Polynomial ones have no anti-aliasing filter.
+//! Filter lengths are chosen per pair so the delay stays under [`MAX_DELAY`] (the budget per direction)
+//! while out-of-band tones are rejected by at least 50 dB; the sweep tests hold the measurements. FFT
+//! resamplers were rejected: their block delay (~10 ms at these chunk sizes) breaks the budget. Polynomial
+//! ones have no anti-aliasing filter.
 
-use std::collections::VecDeque;
+mod polyphase;
+
 use std::time::Duration;
 
-use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
-use rubato::{
-    Async, FixedAsync, Resampler as _, SincInterpolationParameters, SincInterpolationType,
-    WindowFunction,
-};
+use rubato::WindowFunction;
 
 use crate::audio::{MediaTime, SampleRate};
 
@@ -28,14 +27,14 @@ pub const MAX_DELAY: Duration = Duration::from_millis(5);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ResampleError {
-    /// The rubato filter could not be built for this pair of rates.
+    /// The filter could not be built for this pair of rates.
     #[error("cannot resample {from} -> {to}: {reason}")]
     Unsupported {
         /// Input rate.
         from: SampleRate,
         /// Output rate.
         to: SampleRate,
-        /// What rubato said.
+        /// Why.
         reason: String,
     },
     /// A frame of the wrong length was passed in or asked for.
@@ -48,22 +47,12 @@ pub enum ResampleError {
     },
 }
 
-/// Converts a stream of 20 ms frames from one rate to another. Owns every buffer it needs, so
-/// [`Resampler::process`] allocates nothing.
+/// Converts a stream of 20 ms frames from one rate to another. Owns its history and shares its filter with
+/// every other call at the same rates, so [`Resampler::process`] allocates nothing.
 pub struct Resampler {
     from: SampleRate,
     to: SampleRate,
-    engine: Option<Box<SincEngine>>,
-}
-
-struct SincEngine {
-    rubato: Async<f32>,
-    input: Vec<Vec<f32>>,
-    output: Vec<Vec<f32>>,
-    /// Converted samples waiting to go out: rubato's output count per chunk wanders by a sample or so
-    /// around the frame size, and this smooths it into exact 20 ms frames.
-    pending: VecDeque<i16>,
-    delay_samples: u64,
+    engine: Option<polyphase::Polyphase>,
 }
 
 impl std::fmt::Debug for Resampler {
@@ -76,13 +65,18 @@ impl std::fmt::Debug for Resampler {
     }
 }
 
-/// Samples of zeros queued before the first output so that rubato's wandering chunk sizes never
-/// leave a 20 ms frame short. Measured: the deficit never exceeds one sample at any supported pair.
-const FIFO_PRIME: usize = 2;
-
 impl Resampler {
-    /// A resampler from `from` to `to`. Equal rates pass audio through untouched.
+    /// A resampler from `from` to `to` with this crate's filter for the pair. Equal rates pass through.
     pub fn new(from: SampleRate, to: SampleRate) -> Result<Self, ResampleError> {
+        Self::with_params(from, to, FilterParams::for_rates(from, to))
+    }
+
+    /// A resampler with an explicit filter, for measuring alternatives.
+    pub fn with_params(
+        from: SampleRate,
+        to: SampleRate,
+        params: FilterParams,
+    ) -> Result<Self, ResampleError> {
         if from == to {
             return Ok(Self {
                 from,
@@ -90,12 +84,21 @@ impl Resampler {
                 engine: None,
             });
         }
-        let params = FilterParams::for_rates(from, to);
-        let engine = SincEngine::new(from, to, params)?;
+        if params.sinc_len == 0 || !params.sinc_len.is_multiple_of(8) {
+            return Err(ResampleError::Unsupported {
+                from,
+                to,
+                reason: format!(
+                    "filter length {} is not a positive multiple of 8",
+                    params.sinc_len
+                ),
+            });
+        }
+        let design = polyphase::design(from, to, params.sinc_len, params.cutoff_hz(from, to));
         Ok(Self {
             from,
             to,
-            engine: Some(Box::new(engine)),
+            engine: Some(polyphase::Polyphase::new(design, from.frame_samples())),
         })
     }
 
@@ -111,7 +114,7 @@ impl Resampler {
 
     /// Delay this conversion adds, counted at the output rate.
     pub fn delay(&self) -> MediaTime {
-        let samples = self.engine.as_ref().map_or(0, |e| e.delay_samples);
+        let samples = self.engine.as_ref().map_or(0, polyphase::Polyphase::delay);
         MediaTime::new(samples, self.to)
     }
 
@@ -121,7 +124,7 @@ impl Resampler {
         check_len(self.to.frame_samples(), output.len())?;
         match &mut self.engine {
             None => output.copy_from_slice(input),
-            Some(engine) => engine.process(input, output, self.from, self.to)?,
+            Some(engine) => engine.process(input, output),
         }
         Ok(())
     }
@@ -142,16 +145,13 @@ fn check_len(expected: usize, got: usize) -> Result<(), ResampleError> {
     }
 }
 
-/// Filter choice for one pair of rates.
+/// Filter choice for one pair of rates: a Blackman-Harris windowed sinc.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FilterParams {
-    /// Taps at the input rate; the delay is half of this.
+    /// Taps at the input rate (a multiple of 8); the delay is half of this.
     pub sinc_len: usize,
-    /// Window shaping the sinc.
-    pub window: WindowFunction,
-    /// Filter phases: the numerator of the reduced `to/from` ratio, so every output lands on one.
-    pub phases: usize,
-    /// Cutoff relative to the lower Nyquist frequency; `None` lets rubato pick it from the length.
+    /// Cutoff relative to the lower Nyquist frequency; `None` takes rubato's automatic choice for the
+    /// length.
     pub cutoff: Option<f32>,
 }
 
@@ -165,105 +165,30 @@ impl FilterParams {
     ///
     /// The numbers come from the `resample_sweep` and `upsample_sweep` tests.
     pub fn for_rates(from: SampleRate, to: SampleRate) -> Self {
-        let g = gcd(from.hz(), to.hz());
-        let phases = (to.hz() / g) as usize;
-        let (sinc_len, cutoff) = if to < from {
+        if to < from {
             let taps = (56 * u64::from(from.hz())).div_ceil(u64::from(to.hz())) as usize;
-            (taps.next_multiple_of(8), None)
+            Self {
+                sinc_len: taps.next_multiple_of(8),
+                cutoff: None,
+            }
         } else {
-            (40, Some(0.95))
-        };
-        Self {
-            sinc_len,
-            window: WindowFunction::BlackmanHarris,
-            phases,
-            cutoff,
+            Self {
+                sinc_len: 40,
+                cutoff: Some(0.95),
+            }
         }
+    }
+
+    /// The cutoff in Hz.
+    pub fn cutoff_hz(&self, from: SampleRate, to: SampleRate) -> f64 {
+        let relative = self.cutoff.unwrap_or_else(|| {
+            rubato::calculate_cutoff(self.sinc_len, WindowFunction::BlackmanHarris)
+        });
+        f64::from(relative) * f64::from(from.hz().min(to.hz())) / 2.0
     }
 }
 
-fn gcd(mut a: u32, mut b: u32) -> u32 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
-}
-
-impl SincEngine {
-    fn new(from: SampleRate, to: SampleRate, p: FilterParams) -> Result<Self, ResampleError> {
-        let ratio = f64::from(to.hz()) / f64::from(from.hz());
-        let mut params = SincInterpolationParameters::new(p.sinc_len, p.window)
-            .oversampling_factor(p.phases)
-            .interpolation(SincInterpolationType::Nearest);
-        params.f_cutoff = p.cutoff;
-        let chunk = from.frame_samples();
-        let rubato = Async::<f32>::new_sinc(ratio, 1.0, &params, chunk, 1, FixedAsync::Input)
-            .map_err(|e| ResampleError::Unsupported {
-                from,
-                to,
-                reason: e.to_string(),
-            })?;
-        let out_max = rubato.output_frames_max();
-        let frame_out = to.frame_samples();
-        let mut pending = VecDeque::with_capacity(out_max + frame_out * 2 + FIFO_PRIME);
-        pending.extend(std::iter::repeat_n(0, FIFO_PRIME));
-        let delay_samples = (rubato.output_delay() + FIFO_PRIME) as u64;
-        Ok(Self {
-            rubato,
-            input: vec![vec![0.0; chunk]],
-            output: vec![vec![0.0; out_max]],
-            pending,
-            delay_samples,
-        })
-    }
-
-    fn process(
-        &mut self,
-        input: &[i16],
-        output: &mut [i16],
-        from: SampleRate,
-        to: SampleRate,
-    ) -> Result<(), ResampleError> {
-        for (dst, &src) in self.input[0].iter_mut().zip(input) {
-            *dst = f32::from(src) * (1.0 / 32768.0);
-        }
-        let in_buf = SequentialSliceOfVecs::new(&self.input, 1, input.len())
-            .expect("input buffer has one channel of one frame");
-        let out_len = self.output[0].len();
-        let mut out_buf = SequentialSliceOfVecs::new_mut(&mut self.output, 1, out_len)
-            .expect("output buffer has one channel of output_frames_max");
-        let (_, produced) = self
-            .rubato
-            .process_into_buffer(&in_buf, &mut out_buf, None)
-            .map_err(|e| ResampleError::Unsupported {
-                from,
-                to,
-                reason: e.to_string(),
-            })?;
-        for &s in &self.output[0][..produced] {
-            self.pending.push_back(to_i16(s));
-        }
-        for dst in output.iter_mut() {
-            // Only a resampler fed fewer samples than it emits could run dry; pad rather than fail.
-            *dst = self.pending.pop_front().unwrap_or(0);
-        }
-        Ok(())
-    }
-
-    fn reset(&mut self) {
-        self.rubato.reset();
-        self.pending.clear();
-        self.pending.extend(std::iter::repeat_n(0, FIFO_PRIME));
-    }
-}
-
-/// Rounds half away from zero and saturates. Written without `f32::round`, which is a libm call on the
-/// baseline x86-64 target and cost more than the conversion itself.
-fn to_i16(s: f32) -> i16 {
-    let v = s * 32768.0;
-    // `as` saturates at the i16 range, so Gibbs overshoot clips rather than wraps.
-    (if v >= 0.0 { v + 0.5 } else { v - 0.5 }) as i16
-}
-
+#[cfg(test)]
+mod reference;
 #[cfg(test)]
 mod tests;
