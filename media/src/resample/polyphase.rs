@@ -25,6 +25,9 @@ pub(super) struct Design {
     schedule: Vec<(u32, u32)>,
     /// Filter delay in output samples, rounded.
     pub(super) delay: u64,
+    /// For integer upsampling (M = 1): the normalised prototype in tap order and the factor L, for the
+    /// transposed form.
+    upsampling: Option<(Vec<f32>, usize)>,
 }
 
 /// Builds (or fetches) the design for `from -> to` with `taps` input taps, cutoff at `cutoff_hz`.
@@ -96,11 +99,24 @@ fn build(from: SampleRate, to: SampleRate, taps: usize, cutoff_hz: f64) -> Desig
         })
         .collect();
     let delay = (n as f64 / (2.0 * m as f64)).round() as u64;
+    // Output n = L*i + p takes prototype taps p + kL against x[i - k]; turned around, input j adds
+    // prototype[m] * x[j] to output L*j + m. Same filter, but each input touches a contiguous run of
+    // outputs: vector multiply-adds and no horizontal sums.
+    let upsampling = (m == 1).then(|| {
+        let mut proto = vec![0f32; n];
+        for p in 0..l {
+            for k in 0..taps {
+                proto[p + k * l] = coefficients[p * taps + (taps - 1 - k)];
+            }
+        }
+        (proto, l)
+    });
     Design {
         taps,
         coefficients,
         schedule,
         delay,
+        upsampling,
     }
 }
 
@@ -109,6 +125,8 @@ fn build(from: SampleRate, to: SampleRate, taps: usize, cutoff_hz: f64) -> Desig
 pub(super) struct Polyphase {
     design: Arc<Design>,
     history: Vec<f32>,
+    /// Transposed form only: output accumulators for this chunk and the tail that spills into the next.
+    pending: Vec<f32>,
     /// The CPU has AVX2 and FMA: run the 8-lane fused kernel.
     wide: bool,
 }
@@ -116,9 +134,14 @@ pub(super) struct Polyphase {
 impl Polyphase {
     pub(super) fn new(design: Arc<Design>, chunk_in: usize) -> Self {
         let history = vec![0.0; design.taps - 1 + chunk_in];
+        let pending = match &design.upsampling {
+            Some((proto, l)) => vec![0.0; chunk_in * l + proto.len()],
+            None => Vec::new(),
+        };
         Self {
             design,
             history,
+            pending,
             wide: wide_kernel_available(),
         }
     }
@@ -129,6 +152,19 @@ impl Polyphase {
 
     /// `input` is one 20 ms chunk at the input rate, `output` one at the output rate.
     pub(super) fn process(&mut self, input: &[i16], output: &mut [i16]) {
+        if let Some((proto, l)) = &self.design.upsampling {
+            if self.wide {
+                #[cfg(target_arch = "x86_64")]
+                #[allow(unsafe_code)]
+                // SAFETY: `wide` is only set when the running CPU reported AVX2 and FMA.
+                unsafe {
+                    upsample_avx2_fma(proto, *l, &mut self.pending, input, output)
+                };
+            } else {
+                upsample::<false>(proto, *l, &mut self.pending, input, output);
+            }
+            return;
+        }
         let taps = self.design.taps;
         let fresh = &mut self.history[taps - 1..];
         for (dst, &s) in fresh.iter_mut().zip(input) {
@@ -150,6 +186,7 @@ impl Polyphase {
 
     pub(super) fn reset(&mut self) {
         self.history.fill(0.0);
+        self.pending.fill(0.0);
     }
 }
 
@@ -170,6 +207,48 @@ fn wide_kernel_available() -> bool {
 #[target_feature(enable = "avx2,fma")]
 fn filter_avx2_fma(design: &Design, history: &[f32], output: &mut [i16]) {
     filter::<8, true>(design, history, output);
+}
+
+/// [`upsample`] compiled for AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn upsample_avx2_fma(
+    proto: &[f32],
+    l: usize,
+    pending: &mut [f32],
+    input: &[i16],
+    output: &mut [i16],
+) {
+    upsample::<true>(proto, l, pending, input, output);
+}
+
+/// Transposed polyphase interpolation of one chunk: every input sample adds the scaled prototype into
+/// the outputs it reaches; the first `output.len()` are then complete and the rest carry over.
+#[inline(always)]
+fn upsample<const FUSED: bool>(
+    proto: &[f32],
+    l: usize,
+    pending: &mut [f32],
+    input: &[i16],
+    output: &mut [i16],
+) {
+    for (j, &x) in input.iter().enumerate() {
+        let x = f32::from(x);
+        for (acc, &c) in pending[j * l..][..proto.len()].iter_mut().zip(proto) {
+            *acc = if FUSED {
+                c.mul_add(x, *acc)
+            } else {
+                *acc + c * x
+            };
+        }
+    }
+    let done = output.len();
+    for (out, &v) in output.iter_mut().zip(pending.iter()) {
+        *out = to_i16(v);
+    }
+    pending.copy_within(done.., 0);
+    let len = pending.len();
+    pending[len - done..].fill(0.0);
 }
 
 /// Every output sample of a chunk: one dot product of `taps` history samples with its phase.
