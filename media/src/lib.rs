@@ -11,6 +11,7 @@ pub mod dtmf;
 pub mod jitter;
 pub mod resample;
 pub mod rtp;
+pub mod synth;
 pub mod turn;
 pub mod vad;
 

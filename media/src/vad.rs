@@ -351,31 +351,12 @@ mod tests {
 
     fn tone(rate: SampleRate, freq: f32, amp: f32, frame_index: usize) -> Vec<i16> {
         let n = rate.frame_samples();
-        (0..n)
-            .map(|i| {
-                let t = (frame_index * n + i) as f32 / rate.hz() as f32;
-                (amp * 32767.0 * (std::f32::consts::TAU * freq * t).sin()) as i16
-            })
-            .collect()
+        crate::synth::tone(rate, freq, amp, n, frame_index * n)
     }
 
-    /// A crude voiced sound: a 140 Hz glottal pulse train through formant-like harmonics.
     fn vowel(rate: SampleRate, frame_index: usize) -> Vec<i16> {
         let n = rate.frame_samples();
-        (0..n)
-            .map(|i| {
-                let t = (frame_index * n + i) as f32 / rate.hz() as f32;
-                let mut x = 0.0;
-                for h in 1..25 {
-                    let f = 140.0 * h as f32;
-                    let formant = (-((f - 700.0) / 300.0).powi(2)).exp()
-                        + 0.6 * (-((f - 1200.0) / 300.0).powi(2)).exp()
-                        + 0.3 * (-((f - 2500.0) / 400.0).powi(2)).exp();
-                    x += formant * (std::f32::consts::TAU * f * t).sin();
-                }
-                (x * 6000.0) as i16
-            })
-            .collect()
+        crate::synth::voiced(rate, 140.0, n, frame_index * n)
     }
 
     #[test]

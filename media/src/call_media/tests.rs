@@ -5,23 +5,9 @@ use crate::codec::Codec;
 use crate::rtp::RtpHeader;
 use crate::turn::EndReason;
 
-/// A crude voiced sound at 8 kHz: a 140 Hz pulse train shaped by three formants. WebRTC's VAD takes it
-/// for speech; a test has no recordings.
-pub(crate) fn voiced(n: usize, offset: usize) -> Vec<i16> {
-    (0..n)
-        .map(|i| {
-            let t = (offset + i) as f32 / 8_000.0;
-            let mut x = 0.0;
-            for h in 1..25 {
-                let f = 140.0 * h as f32;
-                let formant = (-((f - 700.0) / 300.0).powi(2)).exp()
-                    + 0.6 * (-((f - 1200.0) / 300.0).powi(2)).exp()
-                    + 0.3 * (-((f - 2500.0) / 400.0).powi(2)).exp();
-                x += formant * (std::f32::consts::TAU * f * t).sin();
-            }
-            (x * 6000.0) as i16
-        })
-        .collect()
+/// Speech-like audio at 8 kHz.
+fn voiced(n: usize, offset: usize) -> Vec<i16> {
+    crate::synth::voiced(SampleRate::HZ_8000, 140.0, n, offset)
 }
 
 struct Call {

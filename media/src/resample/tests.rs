@@ -332,3 +332,37 @@ fn upsample_sweep() {
         }
     }
 }
+
+/// The figures for the filters in use, as quoted in the README.
+/// `cargo test --release -p dialtone-media chosen_filters -- --ignored --nocapture`
+#[test]
+#[ignore = "report: prints a table"]
+fn chosen_filters() {
+    for (from, to) in PAIRS {
+        let p = FilterParams::for_rates(rate(from), rate(to));
+        let worst = if from > to {
+            stopband_tones(from, to)
+                .into_iter()
+                .map(|f| gain_db_with(p, from, to, f))
+                .fold(f64::MIN, f64::max)
+        } else {
+            let out = run_tone(
+                &mut Resampler::new(rate(from), rate(to)).unwrap(),
+                3_400.0,
+                0.5,
+                30,
+            );
+            let s = &out[out.len() / 4..];
+            10.0 * (goertzel_power(s, f64::from(from) - 3_400.0, f64::from(to))
+                / goertzel_power(s, 3_400.0, f64::from(to)))
+            .log10()
+        };
+        let r = Resampler::new(rate(from), rate(to)).unwrap();
+        println!(
+            "| {from} -> {to} | {} | {:.2} ms | {worst:.1} dB | {:.2} dB |",
+            p.sinc_len,
+            r.delay().as_duration().as_secs_f64() * 1e3,
+            gain_db_with(p, from, to, 3_400.0)
+        );
+    }
+}
