@@ -37,12 +37,12 @@ pub(crate) struct AgentAudio {
 }
 
 impl AgentAudio {
-    /// Two seconds of TTS audio preallocated: TTS runs ahead of playout by a sentence or so, and the queue
-    /// grows (once, outside steady state) if a provider sends more.
+    /// One second of TTS audio preallocated: streaming TTS runs ahead of playout by a clause or so, and the
+    /// queue grows (once, then keeps its capacity) if a provider sends more at a time.
     pub(crate) fn new(rate: SampleRate) -> Self {
         Self {
             rate,
-            samples: VecDeque::with_capacity(rate.hz() as usize * 2),
+            samples: VecDeque::with_capacity(rate.hz() as usize),
             turn: None,
             played: 0,
             received: 0,
