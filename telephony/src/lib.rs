@@ -1,1 +1,8 @@
-//! SIP, RTP, WebSocket media streams and the per-call loop. Filled in by the telephony issues.
+//! Call transports, the per-call loop, the dialogue and the speech backends.
+//!
+//! Sans-IO where it can be: transport sessions and the dialogue policy are state machines driven by the
+//! call loop, which is the only async piece of a call.
+
+pub mod agent;
+pub mod dialogue;
+pub mod stream;
