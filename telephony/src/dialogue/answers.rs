@@ -216,29 +216,10 @@ pub(crate) fn prices(facts: &Facts, u: &Utterance, last_service: Option<usize>) 
 }
 
 /// Words that end the name of a thing a caller asks about.
+#[rustfmt::skip]
 const NAME_STOP: &[&str] = &[
-    "insurance",
-    "plan",
-    "plans",
-    "coverage",
-    "there",
-    "here",
-    "please",
-    "today",
-    "now",
-    "at",
-    "in",
-    "on",
-    "for",
-    "and",
-    "or",
-    "too",
-    "also",
-    "as",
-    "payment",
-    "payments",
-    "service",
-    "services",
+    "insurance", "plan", "plans", "coverage", "there", "here", "please", "today", "now", "at", "in",
+    "on", "for", "and", "or", "too", "also", "as", "payment", "payments", "service", "services",
 ];
 
 /// The thing named after one of `verbs` ("do you take Blue Cross" -> "Blue Cross").
@@ -298,28 +279,11 @@ pub(crate) fn unlisted_service(facts: &Facts, u: &Utterance) -> Said {
 }
 
 /// Insurers named often enough that a question about one should be recognised even when it is not listed.
+#[rustfmt::skip]
 const KNOWN_INSURERS: &[&str] = &[
-    "blue cross blue shield",
-    "blue cross",
-    "blue shield",
-    "united healthcare",
-    "united concordia",
-    "sun life",
-    "unitedhealthcare",
-    "humana",
-    "anthem",
-    "kaiser",
-    "medicaid",
-    "medicare",
-    "tricare",
-    "geha",
-    "ameritas",
-    "regence",
-    "premera",
-    "moda",
-    "careington",
-    "bcbs",
-    "uhc",
+    "blue cross blue shield", "blue cross", "blue shield", "united healthcare", "united concordia",
+    "sun life", "unitedhealthcare", "humana", "anthem", "kaiser", "medicaid", "medicare", "tricare",
+    "geha", "ameritas", "regence", "premera", "moda", "careington", "bcbs", "uhc",
 ];
 
 pub(crate) fn insurance(facts: &Facts, catalog: &Catalog, u: &Utterance) -> Said {

@@ -10,56 +10,19 @@ use super::text::{Utterance, is_stopword, stem, tokenize};
 use crate::agent::Facts;
 
 /// Words in names that say little about which one is meant.
+#[rustfmt::skip]
 const GENERIC: &[&str] = &[
-    "and",
-    "care",
-    "therapy",
-    "dental",
-    "dentistry",
-    "service",
-    "services",
-    "treatment",
-    "treatments",
-    "general",
-    "tooth",
-    "teeth",
-    "health",
-    "insurance",
-    "plan",
-    "plans",
-    "card",
-    "cards",
-    "group",
-    "company",
-    "of",
-    "the",
-    "for",
-    "with",
-    "life",
-    "mutual",
-    "national",
-    "network",
-    "payment",
-    "payments",
-    "inc",
-    "co",
+    "and", "care", "therapy", "dental", "dentistry", "service", "services", "treatment",
+    "treatments", "general", "tooth", "teeth", "health", "insurance", "plan", "plans", "card",
+    "cards", "group", "company", "of", "the", "for", "with", "life", "mutual", "national",
+    "network", "payment", "payments", "inc", "co",
 ];
 
 /// Roles whose holders are addressed as "Dr.".
+#[rustfmt::skip]
 const DOCTOR_ROLES: &[&str] = &[
-    "dentist",
-    "doctor",
-    "physician",
-    "orthodontist",
-    "periodontist",
-    "endodontist",
-    "surgeon",
-    "veterinarian",
-    "vet",
-    "chiropractor",
-    "optometrist",
-    "pediatrician",
-    "prosthodontist",
+    "dentist", "doctor", "physician", "orthodontist", "periodontist", "endodontist", "surgeon",
+    "veterinarian", "vet", "chiropractor", "optometrist", "pediatrician", "prosthodontist",
     "dermatologist",
 ];
 

@@ -5,25 +5,10 @@
 
 use super::text::Utterance;
 
+#[rustfmt::skip]
 const YES: &[&str] = &[
-    "yes",
-    "yeah",
-    "yep",
-    "yup",
-    "sure",
-    "okay",
-    "correct",
-    "right",
-    "alright",
-    "absolutely",
-    "definitely",
-    "certainly",
-    "perfect",
-    "great",
-    "fine",
-    "exactly",
-    "affirmative",
-    "mhm",
+    "yes", "yeah", "yep", "yup", "sure", "okay", "correct", "right", "alright", "absolutely",
+    "definitely", "certainly", "perfect", "great", "fine", "exactly", "affirmative", "mhm",
     "please",
 ];
 
@@ -153,23 +138,10 @@ pub(crate) fn is_emergency(u: &Utterance) -> bool {
 }
 
 /// Someone at the business, not a named staff member.
+#[rustfmt::skip]
 const PERSON_WORDS: &[&str] = &[
-    "person",
-    "human",
-    "someone",
-    "somebody",
-    "anyone",
-    "anybody",
-    "manager",
-    "receptionist",
-    "operator",
-    "representative",
-    "rep",
-    "staff",
-    "agent",
-    "people",
-    "owner",
-    "supervisor",
+    "person", "human", "someone", "somebody", "anyone", "anybody", "manager", "receptionist",
+    "operator", "representative", "rep", "staff", "agent", "people", "owner", "supervisor",
 ];
 
 pub(crate) fn is_human(u: &Utterance) -> bool {
@@ -201,6 +173,10 @@ pub(crate) fn is_human(u: &Utterance) -> bool {
             "agent",
             "receptionist",
             "manager",
+            "a person",
+            "someone",
+            "somebody",
+            "the manager",
         ])
 }
 

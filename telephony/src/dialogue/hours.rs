@@ -84,8 +84,22 @@ fn parse(u: &Utterance) -> Ask {
 
 /// Spoken answer to an hours question. `None` when the facts have no hours at all.
 pub(crate) fn answer(u: &Utterance, facts: &Facts, now: Option<LocalTime>) -> Option<String> {
-    let hours = &facts.hours;
-    if hours.is_empty() {
+    // A day listed as open with no ranges says nothing: treat it like a day the facts do not mention.
+    let known;
+    let facts = if facts
+        .hours
+        .values()
+        .any(|h| matches!(h, DayHours::Open(rs) if rs.is_empty()))
+    {
+        let mut f = facts.clone();
+        f.hours
+            .retain(|_, h| !matches!(h, DayHours::Open(rs) if rs.is_empty()));
+        known = f;
+        &known
+    } else {
+        facts
+    };
+    if facts.hours.is_empty() {
         return None;
     }
     let ask = parse(u);

@@ -236,34 +236,11 @@ fn asks_offer(u: &Utterance) -> bool {
 }
 
 /// Known insurer and plan words, for recognising an insurance question about an insurer not on the list.
+#[rustfmt::skip]
 const INSURANCE_WORDS: &[&str] = &[
-    "insurance",
-    "insurer",
-    "insurers",
-    "insured",
-    "coverage",
-    "covered",
-    "cover",
-    "network",
-    "ppo",
-    "hmo",
-    "medicaid",
-    "medicare",
-    "tricare",
-    "humana",
-    "anthem",
-    "kaiser",
-    "bcbs",
-    "uhc",
-    "geha",
-    "ameritas",
-    "regence",
-    "premera",
-    "moda",
-    "careington",
-    "unitedhealthcare",
-    "carrier",
-    "copay",
+    "insurance", "insurer", "insurers", "insured", "coverage", "covered", "cover", "network", "ppo",
+    "hmo", "medicaid", "medicare", "tricare", "humana", "anthem", "kaiser", "bcbs", "uhc", "geha",
+    "ameritas", "regence", "premera", "moda", "careington", "unitedhealthcare", "carrier", "copay",
     "deductible",
 ];
 
@@ -299,26 +276,10 @@ fn is_financing(u: &Utterance, catalog: &Catalog) -> bool {
 }
 
 /// Payment words not on any list, for recognising "do you take checks?".
+#[rustfmt::skip]
 pub(crate) const METHOD_WORDS: &[&str] = &[
-    "cash",
-    "check",
-    "checks",
-    "cheque",
-    "cheques",
-    "credit",
-    "debit",
-    "visa",
-    "mastercard",
-    "amex",
-    "discover",
-    "paypal",
-    "venmo",
-    "zelle",
-    "bitcoin",
-    "crypto",
-    "applepay",
-    "hsa",
-    "fsa",
+    "cash", "check", "checks", "cheque", "cheques", "credit", "debit", "visa", "mastercard", "amex",
+    "discover", "paypal", "venmo", "zelle", "bitcoin", "crypto", "applepay", "hsa", "fsa",
 ];
 
 fn is_payment(u: &Utterance, catalog: &Catalog) -> bool {
@@ -387,6 +348,16 @@ pub(crate) fn classify(u: &Utterance, catalog: &Catalog, follow_hours: bool) -> 
         "automated",
     ]) {
         return Intent::Identity;
+    }
+    if u.phrase_any(&[
+        "what can you do",
+        "what can you help",
+        "how can you help",
+        "what are my options",
+        "what are the options",
+    ]) || u.is_only(&["help", "menu", "options"])
+    {
+        return Intent::Capabilities;
     }
     if is_emergency(u) && !u.phrase_any(&["emergency contact", "non emergency"]) {
         return Intent::Emergency;
@@ -480,16 +451,6 @@ pub(crate) fn classify(u: &Utterance, catalog: &Catalog, follow_hours: bool) -> 
         "name of",
     ]) {
         return Intent::BusinessName;
-    }
-    if u.phrase_any(&[
-        "what can you do",
-        "what can you help",
-        "how can you help",
-        "what are my options",
-        "what are the options",
-    ]) || u.is_only(&["help", "menu", "options"])
-    {
-        return Intent::Capabilities;
     }
     if u.has_any(&["repeat", "pardon"])
         || u.phrase_any(&[

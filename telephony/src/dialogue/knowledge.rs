@@ -42,6 +42,8 @@ pub(crate) struct Hit<'a> {
     pub score: f32,
     /// Share of the query's weight (IDF) that the passage matched, 0 to 1.
     pub coverage: f32,
+    /// How many distinct query terms the passage contains.
+    pub matched: usize,
 }
 
 impl KnowledgeIndex {
@@ -109,6 +111,7 @@ impl KnowledgeIndex {
             .filter_map(|p| {
                 let mut score = 0.0;
                 let mut matched = 0.0;
+                let mut count = 0;
                 for t in &q {
                     let Some(&tf) = p.terms.get(t) else { continue };
                     let idf = self.idf(t);
@@ -116,6 +119,7 @@ impl KnowledgeIndex {
                     let norm = K1 * (1.0 - B + B * p.len as f32 / self.avg_len);
                     score += idf * tf * (K1 + 1.0) / (tf + norm);
                     matched += idf;
+                    count += 1;
                 }
                 (score > 0.0).then(|| Hit {
                     text: &p.text,
@@ -126,6 +130,7 @@ impl KnowledgeIndex {
                     } else {
                         0.0
                     },
+                    matched: count,
                 })
             })
             .collect();
@@ -140,7 +145,10 @@ impl KnowledgeIndex {
         let Some(best) = hits.first() else {
             return Vec::new();
         };
-        if best.score < MIN_SCORE || best.coverage < MIN_COVERAGE {
+        // Half the question's weight, or a third of it in two separate words: one shared word among
+        // several unknown ones ("free" in "free consultations") is a coincidence, two are a topic.
+        let covered = best.coverage >= MIN_COVERAGE || (best.matched >= 2 && best.coverage >= 0.3);
+        if best.score < MIN_SCORE || !covered {
             tracing::trace!(
                 score = best.score,
                 coverage = best.coverage,
@@ -149,10 +157,9 @@ impl KnowledgeIndex {
             return Vec::new();
         }
         let mut out = vec![best.text];
-        if let Some(second) = hits.get(1)
-            && second.doc == best.doc
-            && second.score >= 0.5 * best.score
-            && second.coverage >= MIN_COVERAGE
+        if let Some(second) = hits.iter().skip(1).find(|h| h.doc == best.doc)
+            && second.score >= 0.4 * best.score
+            && second.coverage >= MIN_COVERAGE / 2.0
         {
             out.push(second.text);
         }
@@ -175,46 +182,13 @@ fn terms(text: &str) -> Vec<String> {
 }
 
 /// Words common in questions that would otherwise match documents by accident.
+#[rustfmt::skip]
 const QUESTION_NOISE: &[&str] = &[
-    "ask",
-    "question",
-    "info",
-    "information",
-    "kind",
-    "sort",
-    "there",
-    "tell",
-    "somewhere",
-    "anywhere",
-    "option",
-    "options",
-    "place",
-    "way",
-    "thing",
-    "things",
-    "something",
-    "possible",
-    "able",
-    "details",
-    "curious",
-    "wanted",
-    "find",
-    "out",
-    "happen",
-    "happens",
-    "usually",
-    "normally",
-    "really",
-    "actually",
-    "also",
-    "still",
-    "guys",
-    "mean",
-    "say",
-    "okay",
-    "ok",
-    "exactly",
-    "whether",
+    "take", "takes", "accept", "make", "give", "ask", "question", "info", "information", "kind",
+    "sort", "there", "tell", "somewhere", "anywhere", "option", "options", "place", "way", "thing",
+    "things", "something", "possible", "able", "details", "curious", "wanted", "find", "out",
+    "happen", "happens", "usually", "normally", "really", "actually", "also", "still", "guys",
+    "mean", "say", "okay", "ok", "exactly", "whether",
 ];
 
 /// Abbreviations whose period does not end a sentence.

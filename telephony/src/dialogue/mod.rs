@@ -72,6 +72,8 @@ pub struct Receptionist {
     /// Consecutive turns not understood.
     misses: u8,
     last_text: String,
+    /// The business's numbers are North American.
+    nanp: bool,
     last_service: Option<usize>,
     follow_hours: bool,
 }
@@ -87,7 +89,14 @@ impl Receptionist {
             .as_deref()
             .map(tokenize)
             .unwrap_or_default();
+        let nanp = profile
+            .facts
+            .phones
+            .iter()
+            .chain(&profile.phone_numbers)
+            .any(|n| n.starts_with("+1"));
         Self {
+            nanp,
             profile,
             catalog,
             knowledge,
@@ -313,7 +322,11 @@ impl Receptionist {
                 now,
             ),
             Offer::MessageOrBooking { recipient } => {
-                self.start(FlowKind::Message, u, recipient, None, "Sure.", now)
+                let intro = match &recipient {
+                    Some(r) => format!("Sure, I can take a message for {r}."),
+                    None => "Sure, I can take a message.".to_owned(),
+                };
+                self.start(FlowKind::Message, u, recipient, None, &intro, now)
             }
             Offer::Booking { reason } => self.start(
                 FlowKind::Booking,
@@ -336,7 +349,8 @@ impl Receptionist {
         intro: &str,
         now: Option<LocalTime>,
     ) -> Reply {
-        let mut flow = Flow::new(kind, self.caller_number.clone(), recipient, reason);
+        let mut flow = Flow::new(kind, self.caller_number.clone(), recipient, reason)
+            .north_american(self.nanp);
         let ctx = self.ctx(now);
         let text = flow.open(u, &ctx, intro);
         self.flow = Some(flow);
@@ -448,9 +462,29 @@ impl Receptionist {
             Intent::Services => answers::services(facts, u),
             Intent::Service(i) => {
                 self.last_service = Some(i);
-                answers::service(facts, i, u)
+                // "What age do you start seeing children?" names a service but asks what a document says.
+                let open_question = u.has_any(&["what", "when", "how", "why", "which"])
+                    && !u.has_any(&["much", "cost", "price", "charge", "fee"]);
+                let passages = if open_question {
+                    self.knowledge.answer(&u.clean)
+                } else {
+                    Vec::new()
+                };
+                if passages.is_empty() {
+                    answers::service(facts, i, u)
+                } else {
+                    plain(passages.join(" "))
+                }
             }
-            Intent::Price => answers::prices(facts, u, self.last_service),
+            Intent::Price => {
+                // "Is there a fee if I miss an appointment?" is for the documents, not the price list.
+                let passages = self.knowledge.answer(&u.clean);
+                if passages.is_empty() {
+                    answers::prices(facts, u, self.last_service)
+                } else {
+                    plain(passages.join(" "))
+                }
+            }
             Intent::UnlistedService => {
                 let passages = self.knowledge.answer(&u.clean);
                 if passages.is_empty() {
@@ -540,7 +574,8 @@ impl Receptionist {
                     self.caller_number.clone(),
                     None,
                     Some(format!("Urgent: {}", u.clean)),
-                );
+                )
+                .north_american(self.nanp);
                 let empty = Utterance::parse("");
                 let ctx = self.ctx(None);
                 let text = flow.open(

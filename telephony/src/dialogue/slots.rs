@@ -8,7 +8,7 @@ use super::answers::speak_phone;
 use super::catalog::Catalog;
 use super::cues::{is_no, is_yes};
 use super::extract::{self, Slot};
-use super::spoken::{phone_digits, ranges};
+use super::spoken::{numbers_as_words, phone_digits, ranges};
 use super::text::Utterance;
 use super::when::{self, When};
 use super::{Action, Booking, LocalTime, Message};
@@ -70,13 +70,18 @@ pub(crate) struct Flow {
     caller_id: Option<String>,
     caller_id_declined: bool,
     stage: Stage,
+    /// The business is on the North American plan, so ten keyed digits are a whole number.
+    nanp: bool,
     dtmf: String,
     failures: u8,
 }
 
-/// Keyed digits that make a complete North American number, so no "#" is needed.
+/// Keyed digits that make a complete North American number (area codes start 2 to 9), so no "#" is
+/// needed. Elsewhere, and for international numbers, the caller ends with "#".
 fn complete_number(d: &str) -> bool {
-    (d.len() == 10 && !d.starts_with('1')) || (d.len() == 11 && d.starts_with('1'))
+    let area_ok = |c: Option<char>| c.is_some_and(|c| ('2'..='9').contains(&c));
+    (d.len() == 10 && area_ok(d.chars().next()))
+        || (d.len() == 11 && d.starts_with('1') && area_ok(d.chars().nth(1)))
 }
 
 impl Flow {
@@ -98,9 +103,16 @@ impl Flow {
             caller_id: caller_id.filter(|c| c.chars().filter(char::is_ascii_digit).count() >= 7),
             caller_id_declined: false,
             stage: Stage::Ask(Slot::Name),
+            nanp: false,
             dtmf: String::new(),
             failures: 0,
         }
+    }
+
+    /// Ten keyed digits complete a number (the business is on the North American plan).
+    pub fn north_american(mut self, yes: bool) -> Self {
+        self.nanp = yes;
+        self
     }
 
     /// What this flow produces.
@@ -325,7 +337,7 @@ impl Flow {
         match digit {
             '0'..='9' => {
                 self.dtmf.push(digit);
-                if complete_number(&self.dtmf) {
+                if self.nanp && complete_number(&self.dtmf) {
                     self.callback = Some(Callback::Given(std::mem::take(&mut self.dtmf)));
                     self.caller_id_declined = true;
                     return Some(Step::Ask(format!("Got it. {}", self.next_prompt())));
@@ -432,11 +444,13 @@ impl Flow {
 
     fn read_back(&self) -> String {
         let cb = self.callback_phrase();
-        let reason = self
-            .reason
-            .as_deref()
-            .unwrap_or("no reason given")
-            .trim_end_matches(['.', '!', '?']);
+        // Echoed caller words carry no digits: a figure in a reply is always one the facts state.
+        let reason = numbers_as_words(
+            self.reason
+                .as_deref()
+                .unwrap_or("no reason given")
+                .trim_end_matches(['.', '!', '?']),
+        );
         match self.kind {
             FlowKind::Booking => {
                 let who = self
@@ -446,7 +460,7 @@ impl Flow {
                     .unwrap_or_default();
                 let when = match self.when.as_ref().map(|w| w.text.as_str()) {
                     Some(t @ ("as soon as possible" | "any time")) => t.to_owned(),
-                    Some(t) => format!("preferably {t}"),
+                    Some(t) => format!("preferably {}", numbers_as_words(t)),
                     None => "at any time".to_owned(),
                 };
                 format!(
@@ -515,7 +529,8 @@ const CALLER_ID_PROMPT: &str = "Is the number you're calling from the best one t
 fn check_hours(w: &When, facts: &Facts) -> Result<(), String> {
     let Some(day) = w.day else { return Ok(()) };
     match facts.hours.get(&day) {
-        Some(DayHours::Open(rs)) if !rs.is_empty() => {
+        Some(DayHours::Open(rs)) if rs.is_empty() => Ok(()),
+        Some(DayHours::Open(rs)) => {
             let at_time = w
                 .minute
                 .is_none_or(|m| rs.iter().any(|r| r.open <= m && m < r.close));
@@ -532,7 +547,7 @@ fn check_hours(w: &When, facts: &Facts) -> Result<(), String> {
                 ))
             }
         }
-        Some(_) => Err(format!(
+        Some(DayHours::Closed) => Err(format!(
             "We're closed on {}. What other day would work for you?",
             day.name()
         )),

@@ -78,6 +78,108 @@ pub(crate) fn digits_as_words(number: &str) -> String {
     out.join(", ")
 }
 
+#[rustfmt::skip]
+const TEENS: [&str; 10] = [
+    "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+    "eighteen", "nineteen",
+];
+const TENS: [&str; 10] = [
+    "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+];
+
+/// A number below 10,000 in words ("one hundred twenty nine"); larger ones digit by digit.
+fn cardinal(n: u32) -> String {
+    match n {
+        0..=9 => DIGIT_WORDS[n as usize].to_owned(),
+        10..=19 => TEENS[(n - 10) as usize].to_owned(),
+        20..=99 if n % 10 == 0 => TENS[(n / 10) as usize].to_owned(),
+        20..=99 => format!(
+            "{} {}",
+            TENS[(n / 10) as usize],
+            DIGIT_WORDS[(n % 10) as usize]
+        ),
+        100..=999 if n % 100 == 0 => format!("{} hundred", cardinal(n / 100)),
+        100..=999 => format!("{} hundred {}", cardinal(n / 100), cardinal(n % 100)),
+        1000..=9999 if n % 1000 == 0 => format!("{} thousand", cardinal(n / 1000)),
+        1000..=9999 => format!("{} thousand {}", cardinal(n / 1000), cardinal(n % 1000)),
+        _ => digits_as_words(&n.to_string()),
+    }
+}
+
+/// "third", "twenty first": the ordinal of a day of the month.
+fn ordinal_words(n: u32) -> String {
+    const SMALL: [&str; 20] = [
+        "zeroth",
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
+        "eleventh",
+        "twelfth",
+        "thirteenth",
+        "fourteenth",
+        "fifteenth",
+        "sixteenth",
+        "seventeenth",
+        "eighteenth",
+        "nineteenth",
+    ];
+    match n {
+        0..=19 => SMALL[n as usize].to_owned(),
+        20..=99 if n % 10 == 0 => format!("{}ieth", TENS[(n / 10) as usize].trim_end_matches('y')),
+        20..=99 => format!("{} {}", TENS[(n / 10) as usize], SMALL[(n % 10) as usize]),
+        _ => format!("number {}", cardinal(n)),
+    }
+}
+
+/// Caller words read back with every number spelled out ("Tuesday at 10:30 AM" -> "Tuesday at ten
+/// thirty AM"), so what the policy echoes never reads as a figure it stated.
+pub(crate) fn numbers_as_words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len()
+            && (chars[i].is_ascii_digit()
+                || (chars[i] == ':' && chars.get(i + 1).is_some_and(char::is_ascii_digit)))
+        {
+            i += 1;
+        }
+        let num: String = chars[start..i].iter().collect();
+        let suffix: String = chars[i..].iter().take(2).collect::<String>().to_lowercase();
+        let words = if let Some((h, m)) = num.split_once(':') {
+            let h = h.parse::<u32>().map(cardinal).unwrap_or_default();
+            match m.parse::<u32>() {
+                Ok(0) => format!("{h} o'clock"),
+                Ok(m) if m < 10 => format!("{h} oh {}", cardinal(m)),
+                Ok(m) => format!("{h} {}", cardinal(m)),
+                Err(_) => h,
+            }
+        } else if matches!(suffix.as_str(), "st" | "nd" | "rd" | "th") && num.len() <= 2 {
+            i += 2;
+            num.parse::<u32>().map(ordinal_words).unwrap_or_default()
+        } else if num.len() > 4 {
+            digits_as_words(&num)
+        } else {
+            num.parse::<u32>().map(cardinal).unwrap_or_default()
+        };
+        out.push_str(&words);
+    }
+    out
+}
+
 /// The value of a single number word or digit token below 100 (and "oh" for zero in digit strings).
 fn small_number(token: &str) -> Option<u32> {
     let v = match token {
@@ -184,7 +286,13 @@ fn digit_run(tokens: &[String], start: usize) -> (String, usize) {
             continue;
         }
         let Some(v) = small_number(t) else { break };
-        if is_weak(t) && !(prev_numeric && next_numeric) && !(t.starts_with('o') && next_numeric) {
+        // "oh" is zero next to any digit; "to" and "for" only between two.
+        let weak_ok = if t.starts_with('o') {
+            prev_numeric || next_numeric || repeat > 1
+        } else {
+            prev_numeric && next_numeric
+        };
+        if is_weak(t) && !weak_ok {
             break;
         }
         let text = if (20..100).contains(&v) && v % 10 == 0 {
@@ -324,6 +432,31 @@ mod tests {
             digits_as_words("5035550142"),
             "five zero three, five five five, zero one four two"
         );
+    }
+
+    #[test]
+    fn echoed_numbers_are_spelled_out() {
+        assert_eq!(
+            numbers_as_words("Saturday at 10:30 AM"),
+            "Saturday at ten thirty AM"
+        );
+        assert_eq!(
+            numbers_as_words("March 3rd at 2 PM"),
+            "March third at two PM"
+        );
+        assert_eq!(
+            numbers_as_words("the 21st, 9:05"),
+            "the twenty first, nine oh five"
+        );
+        assert_eq!(
+            numbers_as_words("my 129 dollar bill"),
+            "my one hundred twenty nine dollar bill"
+        );
+        assert_eq!(
+            numbers_as_words("call 5035550142"),
+            "call five zero three, five five five, zero one four two"
+        );
+        assert_eq!(numbers_as_words("the 30th"), "the thirtieth");
     }
 
     #[test]

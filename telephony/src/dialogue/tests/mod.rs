@@ -1,6 +1,12 @@
 //! Conversation tests against the demo agent and an agent with no facts.
 #![allow(clippy::unwrap_used)]
 
+mod empty;
+
+mod facts;
+mod flows;
+mod props;
+
 use std::path::Path;
 use std::sync::Arc;
 
