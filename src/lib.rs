@@ -4,3 +4,4 @@
 //! share.
 
 pub mod sim;
+pub mod softphone;

@@ -14,6 +14,7 @@ pub mod rtp;
 pub mod synth;
 pub mod turn;
 pub mod vad;
+pub mod wav;
 
 pub use audio::{FRAME, MediaTime, Pcm, PcmSlice, SampleRate};
 pub use call_media::{CallMedia, CallMediaConfig, Input, MediaEvent, Output, TurnId};

@@ -4,5 +4,8 @@
 //! call loop, which is the only async piece of a call.
 
 pub mod agent;
+pub mod backend;
+pub mod call;
 pub mod dialogue;
+pub mod http;
 pub mod stream;

@@ -1,0 +1,86 @@
+//! How a call finds its agent: by the dialled number or an explicit id. The API implements this over its
+//! store; files and tests use [`StaticDirectory`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::agent::AgentProfile;
+
+/// Agent lookup for incoming calls.
+pub trait AgentDirectory: Send + Sync + fmt::Debug {
+    /// The agent answering `number` (E.164).
+    fn by_number(&self, number: &str) -> Option<Arc<AgentProfile>>;
+    /// The agent with this id.
+    fn by_id(&self, id: &str) -> Option<Arc<AgentProfile>>;
+}
+
+/// A fixed set of agents (from files).
+#[derive(Debug, Default)]
+pub struct StaticDirectory {
+    by_id: HashMap<String, Arc<AgentProfile>>,
+    by_number: HashMap<String, Arc<AgentProfile>>,
+}
+
+impl StaticDirectory {
+    /// A directory over `agents`.
+    pub fn new(agents: impl IntoIterator<Item = AgentProfile>) -> Self {
+        let mut d = Self::default();
+        for a in agents {
+            let a = Arc::new(a);
+            for n in &a.phone_numbers {
+                d.by_number.insert(n.clone(), Arc::clone(&a));
+            }
+            d.by_id.insert(a.id.clone(), a);
+        }
+        d
+    }
+
+    /// Number of agents.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// No agents.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// The only agent, when there is exactly one: a single-agent install answers every call with it.
+    pub fn sole(&self) -> Option<Arc<AgentProfile>> {
+        (self.by_id.len() == 1)
+            .then(|| self.by_id.values().next().cloned())
+            .flatten()
+    }
+}
+
+impl AgentDirectory for StaticDirectory {
+    fn by_number(&self, number: &str) -> Option<Arc<AgentProfile>> {
+        self.by_number.get(number).cloned()
+    }
+
+    fn by_id(&self, id: &str) -> Option<Arc<AgentProfile>> {
+        self.by_id.get(id).cloned()
+    }
+}
+
+/// Redacts a phone number for logs: country code and last two digits only.
+pub fn redact_number(number: &str) -> String {
+    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 6 {
+        return "***".to_owned();
+    }
+    let tail: String = digits[digits.len() - 2..].iter().collect();
+    format!("+{}***{tail}", digits[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_keeps_only_country_and_tail() {
+        assert_eq!(redact_number("+15035550142"), "+1***42");
+        assert_eq!(redact_number("12"), "***");
+    }
+}

@@ -1,0 +1,602 @@
+//! The call loop: the one async piece of a call. It owns the transport session (which owns `CallMedia`),
+//! the recogniser, the dialogue and the synthesiser, and `select!`s over the socket, the backends and the
+//! next media deadline. Calls share nothing mutable.
+//!
+//! Latency design: the recogniser is flushed at every VAD speech stop (~240 ms after the caller's last
+//! word), so the transcript is usually ready before turn-taking declares the end of the turn; a transcript
+//! that reads as finished shortens that wait (`TurnHint::Complete`). The answer's first sentence goes to TTS
+//! as soon as the dialogue produces it.
+
+mod directory;
+mod speaker;
+mod timing;
+
+pub use directory::{AgentDirectory, StaticDirectory, redact_number};
+pub use timing::{TurnLatency, TurnTiming};
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dialtone_media::turn::{EndReason, TurnHint};
+use dialtone_media::{CallMediaConfig, Input, MediaEvent, TurnId};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use serde::Serialize;
+use tracing::{debug, info, warn};
+
+use crate::agent::AgentProfile;
+use crate::backend::{
+    Dialogue, DialogueProvider, ReplyPart, SttEvent, SttProvider, SttSession, TtsProvider,
+};
+use crate::dialogue::Action;
+use crate::stream::{Carrier, StreamEvent, StreamOutput, StreamSession, StreamStart};
+use speaker::Speaker;
+
+/// Everything a call needs from the process: where agents are, and the backends.
+#[derive(Debug, Clone)]
+pub struct CallDeps {
+    /// Agent lookup.
+    pub directory: Arc<dyn AgentDirectory>,
+    /// Speech recognition.
+    pub stt: Arc<dyn SttProvider>,
+    /// Speech synthesis.
+    pub tts: Arc<dyn TtsProvider>,
+    /// The dialogue.
+    pub dialogue: Arc<dyn DialogueProvider>,
+    /// Media settings; codec and rates are filled in per call.
+    pub media: CallMediaConfig,
+}
+
+/// A message from the carrier's WebSocket, as the loop needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsMessage {
+    /// A text frame.
+    Text(String),
+    /// The peer closed the socket.
+    Close,
+}
+
+/// Who said something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The person who called.
+    Caller,
+    /// The voice agent.
+    Agent,
+}
+
+/// One line of the transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TranscriptEntry {
+    /// Speaker.
+    pub role: Role,
+    /// What was said; for an interrupted agent turn, what the caller heard.
+    pub text: String,
+    /// The agent was cut off.
+    pub interrupted: bool,
+}
+
+/// Why the call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallEnd {
+    /// The carrier sent `stop`.
+    CarrierStopped,
+    /// The socket closed or failed.
+    TransportClosed,
+    /// The agent hung up (goodbye).
+    AgentHungUp,
+    /// No agent answers the dialled number.
+    NoAgent,
+    /// A backend could not start.
+    BackendUnavailable,
+}
+
+/// What happened on a call.
+#[derive(Debug, Clone)]
+pub struct CallReport {
+    /// The carrier's call id.
+    pub call_id: Option<String>,
+    /// The agent that answered.
+    pub agent_id: Option<String>,
+    /// Turn by turn.
+    pub transcript: Vec<TranscriptEntry>,
+    /// Latency milestones of each agent answer to a caller turn.
+    pub turns: Vec<TurnTiming>,
+    /// Messages, bookings, transfers requested.
+    pub actions: Vec<Action>,
+    /// How it ended.
+    pub end: CallEnd,
+}
+
+fn now() -> Instant {
+    // tokio's clock, so tests on paused time drive the whole call.
+    tokio::time::Instant::now().into_std()
+}
+
+struct CallState {
+    deps: Arc<CallDeps>,
+    agent: Option<Arc<AgentProfile>>,
+    stt: Option<Box<dyn SttSession>>,
+    dialogue: Option<Box<dyn Dialogue>>,
+    speaker: Option<Speaker>,
+    next_turn: u64,
+    turn_text: String,
+    segments_pending: u32,
+    segments_to_drop: u32,
+    end_of_turn: bool,
+    timing: TurnTiming,
+    /// Index in `report.turns` of the answer being spoken, when it answers a caller turn.
+    timing_index: Option<usize>,
+    awaiting_first_frame: bool,
+    hang_up_after: Option<TurnId>,
+    report: CallReport,
+    vad_stop: Duration,
+}
+
+/// Runs one carrier media-stream call to its end.
+pub async fn run_stream_call<In, Out>(
+    carrier: Carrier,
+    mut incoming: In,
+    mut outgoing: Out,
+    deps: Arc<CallDeps>,
+) -> CallReport
+where
+    In: Stream<Item = WsMessage> + Unpin + Send,
+    Out: Sink<String> + Unpin + Send,
+{
+    let mut session = StreamSession::new(carrier);
+    let vad_stop = dialtone_media::FRAME * deps.media.vad.stop_frames;
+    let mut st = CallState {
+        deps,
+        agent: None,
+        stt: None,
+        dialogue: None,
+        speaker: None,
+        next_turn: 1,
+        turn_text: String::new(),
+        segments_pending: 0,
+        segments_to_drop: 0,
+        end_of_turn: false,
+        timing: TurnTiming::default(),
+        timing_index: None,
+        awaiting_first_frame: false,
+        hang_up_after: None,
+        report: CallReport {
+            call_id: None,
+            agent_id: None,
+            transcript: Vec::new(),
+            turns: Vec::new(),
+            actions: Vec::new(),
+            end: CallEnd::TransportClosed,
+        },
+        vad_stop,
+    };
+    let end = loop {
+        // Everything the session has to say, until it names its next deadline.
+        let deadline = loop {
+            match session.poll_output() {
+                StreamOutput::Send(text) => {
+                    if st.awaiting_first_frame && text.contains("\"media\"") {
+                        st.awaiting_first_frame = false;
+                        if let Some(t) = st.current_timing() {
+                            t.first_frame = Some(now());
+                        }
+                    }
+                    let text = text.to_owned();
+                    if outgoing.send(text).await.is_err() {
+                        break None;
+                    }
+                }
+                StreamOutput::ToStt(pcm) => {
+                    if let Some(stt) = &mut st.stt {
+                        stt.push_audio(pcm);
+                    }
+                }
+                StreamOutput::Event(event) => {
+                    if let Some(end) = st.on_stream_event(event, &mut session) {
+                        break Some(Err(end));
+                    }
+                }
+                StreamOutput::Timeout(at) => break Some(Ok(at)),
+            }
+        };
+        let deadline = match deadline {
+            None => break CallEnd::TransportClosed,
+            Some(Err(end)) => break end,
+            Some(Ok(at)) => at,
+        };
+        st.pump_tts();
+        let has_reply = st.speaker.as_ref().is_some_and(|s| s.reply.is_some());
+        let has_tts = st.speaker.as_ref().is_some_and(|s| s.tts.is_some());
+        let has_stt = st.stt.is_some();
+        let (mut reply_slot, mut tts_slot) = match &mut st.speaker {
+            Some(s) => (Some(&mut s.reply), Some(&mut s.tts)),
+            None => (None, None),
+        };
+        tokio::select! {
+            message = incoming.next() => match message {
+                Some(WsMessage::Text(text)) => {
+                    if let Err(e) = session.handle_message(&text, now()) {
+                        debug!(error = %e, "ignored a bad stream message");
+                    }
+                }
+                Some(WsMessage::Close) | None => break CallEnd::TransportClosed,
+            },
+            event = std::future::poll_fn(|cx| match &mut st.stt {
+                Some(stt) => stt.poll_event(cx),
+                None => std::task::Poll::Pending,
+            }), if has_stt => st.on_stt(event, &mut session),
+            part = std::future::poll_fn(|cx| match reply_slot.as_mut().and_then(|r| r.as_mut()) {
+                Some(reply) => reply.as_mut().poll_next(cx),
+                None => std::task::Poll::Pending,
+            }), if has_reply => st.on_reply_part(part, &mut session),
+            chunk = std::future::poll_fn(|cx| match tts_slot.as_mut().and_then(|t| t.as_mut()) {
+                Some(tts) => tts.as_mut().poll_next(cx),
+                None => std::task::Poll::Pending,
+            }), if has_tts => st.on_tts_chunk(chunk, &mut session),
+            () = sleep_until(deadline) => session.handle_timeout(now()),
+        }
+    };
+    let _ = outgoing.close().await;
+    st.report.end = end;
+    info!(end = ?end, turns = st.report.turns.len(), "call ended");
+    st.report
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl CallState {
+    fn current_timing(&mut self) -> Option<&mut TurnTiming> {
+        self.timing_index.and_then(|i| self.report.turns.get_mut(i))
+    }
+
+    fn on_stream_event(
+        &mut self,
+        event: StreamEvent,
+        session: &mut StreamSession,
+    ) -> Option<CallEnd> {
+        match event {
+            StreamEvent::Connected => None,
+            StreamEvent::Started(start) => self.on_start(start, session),
+            StreamEvent::Media(event) => self.on_media(event, session),
+            StreamEvent::Heard { .. } => None,
+            StreamEvent::Stopped => Some(CallEnd::CarrierStopped),
+        }
+    }
+
+    fn on_start(&mut self, start: StreamStart, session: &mut StreamSession) -> Option<CallEnd> {
+        self.report.call_id = Some(start.call_id.clone());
+        let directory = &self.deps.directory;
+        let agent = start
+            .agent_id()
+            .and_then(|id| directory.by_id(id))
+            .or_else(|| start.dialled_number().and_then(|n| directory.by_number(n)));
+        let Some(agent) = agent else {
+            warn!(
+                to = start
+                    .dialled_number()
+                    .map(redact_number)
+                    .unwrap_or_default(),
+                "no agent answers this number"
+            );
+            return Some(CallEnd::NoAgent);
+        };
+        info!(agent = %agent.id, call = %start.call_id, "call started");
+        self.report.agent_id = Some(agent.id.clone());
+        let mut config = self.deps.media.clone();
+        config.stt_rate = self.deps.stt.rate();
+        config.agent_rate = self.deps.tts.rate();
+        // Carrier streams run over TCP: packets arrive in order, so start shallow and let the buffer
+        // deepen only if delivery turns out bursty. Quiet agents send nothing.
+        config.jitter_initial_delay = config.jitter_min_delay;
+        config.send_silence = false;
+        // Carriers report keys out of band (`dtmf` messages); tones left in the audio would count twice.
+        config.inband_dtmf = false;
+        if let Err(e) = session.accept(config, now()) {
+            warn!(error = %e, "could not start media");
+            return Some(CallEnd::BackendUnavailable);
+        }
+        match self.deps.stt.open() {
+            Ok(stt) => self.stt = Some(stt),
+            Err(e) => {
+                warn!(error = %e, "speech recognition unavailable");
+                return Some(CallEnd::BackendUnavailable);
+            }
+        }
+        let mut dialogue = self
+            .deps
+            .dialogue
+            .start(Arc::clone(&agent), start.caller_number().map(str::to_owned));
+        let greeting = dialogue.greeting();
+        self.dialogue = Some(dialogue);
+        self.agent = Some(agent);
+        self.speak(greeting);
+        None
+    }
+
+    fn on_media(&mut self, event: MediaEvent, session: &mut StreamSession) -> Option<CallEnd> {
+        match event {
+            MediaEvent::SpeechStopped { .. } => {
+                if let Some(stt) = &mut self.stt {
+                    stt.end_of_turn();
+                    self.segments_pending += 1;
+                }
+                self.timing.speech_end = now().checked_sub(self.vad_stop);
+            }
+            MediaEvent::EndOfTurn { reason, .. } => {
+                if reason == EndReason::MaxDuration
+                    && let Some(stt) = &mut self.stt
+                {
+                    // Still "speaking" (hold music, a monologue): flush what we have.
+                    stt.end_of_turn();
+                    self.segments_pending += 1;
+                    self.timing.speech_end = Some(now());
+                }
+                self.end_of_turn = true;
+                self.timing.end_of_turn = Some(now());
+                self.maybe_respond(session);
+            }
+            MediaEvent::Backchannel {
+                turn_withdrawn: true,
+            } => {
+                // The burst's transcript (an "uh-huh") is not a request.
+                self.segments_to_drop += 1;
+            }
+            MediaEvent::BargeIn { turn, played } => {
+                if let Some(speaker) = self.speaker.take() {
+                    let heard = session.heard(turn).unwrap_or(played);
+                    let text = speaker.heard_text(heard);
+                    if let Some(d) = &mut self.dialogue {
+                        d.interrupted(&text);
+                    }
+                    self.report.transcript.push(TranscriptEntry {
+                        role: Role::Agent,
+                        text,
+                        interrupted: true,
+                    });
+                }
+                self.awaiting_first_frame = false;
+            }
+            MediaEvent::AgentTurnDone { turn, .. } => {
+                if let Some(speaker) = self.speaker.take_if(|s| s.turn == turn) {
+                    self.report.transcript.push(TranscriptEntry {
+                        role: Role::Agent,
+                        text: speaker.text(),
+                        interrupted: false,
+                    });
+                }
+                if self.hang_up_after == Some(turn) {
+                    return Some(CallEnd::AgentHungUp);
+                }
+            }
+            MediaEvent::Dtmf { digit, .. } => {
+                let reply = self
+                    .dialogue
+                    .as_mut()
+                    .and_then(|d| d.dtmf(digit.as_char(), None));
+                if let Some(reply) = reply {
+                    self.speak(reply);
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn on_stt(&mut self, event: Option<SttEvent>, session: &mut StreamSession) {
+        match event {
+            Some(SttEvent::Final(text)) => {
+                self.segments_pending = self.segments_pending.saturating_sub(1);
+                if self.segments_to_drop > 0 {
+                    self.segments_to_drop -= 1;
+                    return;
+                }
+                let text = text.trim();
+                if !text.is_empty() {
+                    if !self.turn_text.is_empty() {
+                        self.turn_text.push(' ');
+                    }
+                    self.turn_text.push_str(text);
+                    let hint = turn_hint(&self.turn_text);
+                    let _ = session.handle_input(Input::TurnHint(hint), now());
+                }
+                self.timing.stt_final = Some(now());
+                self.maybe_respond(session);
+            }
+            Some(SttEvent::Partial(_)) => {}
+            Some(SttEvent::Error(e)) => {
+                warn!(error = %e, "speech recognition failed");
+                self.segments_pending = self.segments_pending.saturating_sub(1);
+                self.maybe_respond(session);
+            }
+            None => self.stt = None,
+        }
+    }
+
+    /// Answers once the turn is over and every segment's transcript is in.
+    fn maybe_respond(&mut self, _session: &mut StreamSession) {
+        if !self.end_of_turn || self.segments_pending > 0 {
+            return;
+        }
+        self.end_of_turn = false;
+        let text = std::mem::take(&mut self.turn_text);
+        if text.trim().is_empty() {
+            self.timing = TurnTiming::default();
+            return;
+        }
+        self.report.transcript.push(TranscriptEntry {
+            role: Role::Caller,
+            text: text.clone(),
+            interrupted: false,
+        });
+        let Some(dialogue) = &mut self.dialogue else {
+            return;
+        };
+        let reply = dialogue.respond(&text, None);
+        self.speak(reply);
+    }
+
+    /// Starts a new agent turn with `reply`, replacing whatever the agent was saying.
+    fn speak(&mut self, reply: crate::backend::ReplyStream) {
+        if let Some(old) = self.speaker.take() {
+            let said = old.text();
+            if !said.is_empty() {
+                self.report.transcript.push(TranscriptEntry {
+                    role: Role::Agent,
+                    text: said,
+                    interrupted: true,
+                });
+            }
+        }
+        let turn = TurnId(self.next_turn);
+        self.next_turn += 1;
+        self.timing_index = None;
+        if self.timing.end_of_turn.is_some() || self.timing.speech_end.is_some() {
+            self.report.turns.push(std::mem::take(&mut self.timing));
+            self.timing_index = Some(self.report.turns.len() - 1);
+        }
+        self.awaiting_first_frame = true;
+        self.speaker = Some(Speaker::new(turn, reply));
+    }
+
+    fn on_reply_part(
+        &mut self,
+        part: Option<Result<ReplyPart, crate::backend::BackendError>>,
+        session: &mut StreamSession,
+    ) {
+        let Some(speaker) = &mut self.speaker else {
+            return;
+        };
+        match part {
+            Some(Ok(part)) => {
+                let due = speaker.on_part(part.clone());
+                if matches!(part, ReplyPart::Say(_))
+                    && let Some(t) = self.current_timing()
+                    && t.first_text.is_none()
+                {
+                    t.first_text = Some(now());
+                }
+                self.take_actions(due);
+            }
+            Some(Err(e)) => {
+                warn!(error = %e, "dialogue failed");
+                speaker.reply = None;
+            }
+            None => speaker.reply = None,
+        }
+        self.end_turn_if_finished(session);
+    }
+
+    fn on_tts_chunk(
+        &mut self,
+        chunk: Option<Result<dialtone_media::Pcm, crate::backend::BackendError>>,
+        session: &mut StreamSession,
+    ) {
+        let Some(speaker) = &mut self.speaker else {
+            return;
+        };
+        match chunk {
+            Some(Ok(pcm)) => {
+                let mark = speaker.on_audio(&pcm);
+                let turn = speaker.turn;
+                if let Some(t) = self.current_timing()
+                    && t.first_audio.is_none()
+                {
+                    t.first_audio = Some(now());
+                }
+                let input = Input::AgentAudio {
+                    turn,
+                    pcm: pcm.samples(),
+                    mark: Some(mark),
+                };
+                if let Err(e) = session.handle_input(input, now()) {
+                    debug!(error = %e, "agent audio not taken");
+                }
+            }
+            Some(Err(e)) => {
+                warn!(error = %e, "speech synthesis failed");
+                let due = speaker.sentence_done();
+                self.take_actions(due);
+            }
+            None => {
+                let due = speaker.sentence_done();
+                self.take_actions(due);
+            }
+        }
+        self.end_turn_if_finished(session);
+    }
+
+    fn end_turn_if_finished(&mut self, session: &mut StreamSession) {
+        self.pump_tts();
+        if let Some(speaker) = &self.speaker
+            && speaker.finished()
+        {
+            let _ = session.handle_input(Input::AgentTurnEnd(speaker.turn), now());
+        }
+    }
+
+    /// Starts synthesising the next sentence when the synthesiser is idle.
+    fn pump_tts(&mut self) {
+        if let Some(speaker) = &mut self.speaker
+            && let Some(sentence) = speaker.next_sentence()
+        {
+            speaker.tts = Some(self.deps.tts.synthesize(&sentence));
+        }
+    }
+
+    fn take_actions(&mut self, actions: Vec<Action>) {
+        for action in actions {
+            debug!(?action, "dialogue action");
+            if matches!(action, Action::EndCall) {
+                self.hang_up_after = self.speaker.as_ref().map(|s| s.turn);
+            }
+            self.report.actions.push(action);
+        }
+    }
+}
+
+/// Whether the transcript so far reads as a finished sentence.
+fn turn_hint(text: &str) -> TurnHint {
+    let t = text.trim_end();
+    let last_word = t
+        .rsplit(|c: char| c.is_whitespace())
+        .next()
+        .unwrap_or("")
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_ascii_lowercase();
+    if [
+        "and", "but", "so", "um", "uh", "or", "because", "the", "a", "to",
+    ]
+    .contains(&last_word.as_str())
+        || t.ends_with(',')
+        || t.ends_with("...")
+    {
+        TurnHint::Incomplete
+    } else if t.ends_with(['.', '?', '!']) {
+        TurnHint::Complete
+    } else {
+        TurnHint::Unknown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_follow_the_transcript() {
+        assert_eq!(
+            turn_hint("What time do you open on Saturday?"),
+            TurnHint::Complete
+        );
+        assert_eq!(turn_hint("I wanted to ask about, um"), TurnHint::Incomplete);
+        assert_eq!(turn_hint("I need a cleaning and..."), TurnHint::Incomplete);
+        assert_eq!(turn_hint("hello there"), TurnHint::Unknown);
+    }
+}

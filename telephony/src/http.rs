@@ -1,0 +1,122 @@
+//! The HTTP endpoints carriers reach: the media-stream WebSockets and the TwiML webhook.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tracing::{Instrument, info_span};
+
+use crate::call::{CallDeps, CallReport, WsMessage, run_stream_call};
+use crate::stream::{Carrier, twiml};
+
+/// Where finished calls are reported (the API stores transcripts; tests collect them).
+pub type ReportSink = Arc<dyn Fn(CallReport) + Send + Sync>;
+
+#[derive(Clone)]
+struct StreamState {
+    deps: Arc<CallDeps>,
+    public_url: Option<String>,
+    reports: Option<ReportSink>,
+}
+
+/// Routes: `GET /streams/twilio` and `GET /streams/telnyx` (WebSocket), `POST|GET /twilio/voice` (TwiML).
+/// `public_url` (`https://dialtone.example.com`) is where carriers reach us; without it the request's
+/// `Host` header is used.
+pub fn stream_routes(
+    deps: Arc<CallDeps>,
+    public_url: Option<String>,
+    reports: Option<ReportSink>,
+) -> Router {
+    Router::new()
+        .route("/streams/twilio", get(twilio_stream))
+        .route("/streams/telnyx", get(telnyx_stream))
+        .route("/twilio/voice", get(twilio_voice).post(twilio_voice_form))
+        .with_state(StreamState {
+            deps,
+            public_url,
+            reports,
+        })
+}
+
+async fn twilio_stream(ws: WebSocketUpgrade, State(state): State<StreamState>) -> Response {
+    ws.on_upgrade(move |socket| serve_socket(socket, Carrier::Twilio, state))
+}
+
+async fn telnyx_stream(ws: WebSocketUpgrade, State(state): State<StreamState>) -> Response {
+    ws.on_upgrade(move |socket| serve_socket(socket, Carrier::Telnyx, state))
+}
+
+async fn serve_socket(socket: WebSocket, carrier: Carrier, state: StreamState) {
+    let (sink, stream) = socket.split();
+    let incoming = stream.filter_map(|m| async move {
+        match m {
+            Ok(Message::Text(text)) => Some(WsMessage::Text(text.to_string())),
+            Ok(Message::Close(_)) | Err(_) => Some(WsMessage::Close),
+            Ok(_) => None,
+        }
+    });
+    let outgoing =
+        sink.with(|text: String| async move { Ok::<_, axum::Error>(Message::Text(text.into())) });
+    let span = info_span!("call", carrier = ?carrier);
+    let report = run_stream_call(carrier, Box::pin(incoming), Box::pin(outgoing), state.deps)
+        .instrument(span)
+        .await;
+    if let Some(sink) = &state.reports {
+        sink(report);
+    }
+}
+
+/// The fields of Twilio's voice webhook we use.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct VoiceWebhook {
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    from: Option<String>,
+}
+
+async fn twilio_voice(State(state): State<StreamState>, headers: HeaderMap) -> Response {
+    voice_twiml(&state, &headers, VoiceWebhook::default())
+}
+
+async fn twilio_voice_form(
+    State(state): State<StreamState>,
+    headers: HeaderMap,
+    Form(form): Form<VoiceWebhook>,
+) -> Response {
+    voice_twiml(&state, &headers, form)
+}
+
+fn voice_twiml(state: &StreamState, headers: &HeaderMap, call: VoiceWebhook) -> Response {
+    let base = match &state.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("https://{host}")
+        }
+    };
+    let ws = format!(
+        "{}/streams/twilio",
+        base.replacen("https://", "wss://", 1)
+            .replacen("http://", "ws://", 1)
+    );
+    let mut parameters = Vec::new();
+    if let Some(to) = &call.to {
+        parameters.push(("to", to.as_str()));
+    }
+    if let Some(from) = &call.from {
+        parameters.push(("from", from.as_str()));
+    }
+    let body = twiml::connect_stream(&ws, &parameters);
+    ([(header::CONTENT_TYPE, "text/xml")], body).into_response()
+}

@@ -1,0 +1,167 @@
+//! Whole calls over the Twilio media-stream protocol, in process on tokio's paused clock: an emulated
+//! carrier (the softphone's peer) talks to the call loop with the demo agent, the receptionist policy and
+//! instant fake speech backends. The real-engine version is `call_embedded.rs`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dialtone::softphone::{CallRecording, Utterance, converse};
+use dialtone_media::synth::voiced;
+use dialtone_media::{CallMediaConfig, SampleRate};
+use dialtone_telephony::agent::load_agents_dir;
+use dialtone_telephony::backend::fake::{InstantTts, ScriptedStt};
+use dialtone_telephony::backend::receptionist::ReceptionistProvider;
+use dialtone_telephony::call::{
+    CallDeps, CallReport, Role, StaticDirectory, WsMessage, run_stream_call,
+};
+use dialtone_telephony::stream::Carrier;
+use futures_util::{sink, stream};
+use tokio::sync::mpsc;
+
+fn deps(script: &[&str]) -> Arc<CallDeps> {
+    let agents = load_agents_dir(std::path::Path::new("agents")).expect("demo agents load");
+    Arc::new(CallDeps {
+        directory: Arc::new(StaticDirectory::new(agents)),
+        stt: Arc::new(ScriptedStt::new(
+            SampleRate::HZ_16000,
+            script.iter().map(|s| (*s).to_owned()),
+        )),
+        tts: Arc::new(InstantTts::new(SampleRate::HZ_22050)),
+        dialogue: Arc::new(ReceptionistProvider),
+        media: CallMediaConfig::pcmu(),
+    })
+}
+
+/// Runs one call: the caller says `utterances` to the demo agent's number.
+async fn call(script: &[&str], utterances: &[Utterance]) -> (CallRecording, CallReport) {
+    let (to_server, from_client) = mpsc::unbounded_channel::<WsMessage>();
+    let (to_client, from_server) = mpsc::unbounded_channel::<String>();
+    let server_in = stream::unfold(from_client, |mut rx| async move {
+        rx.recv().await.map(|m| (m, rx))
+    });
+    let server_out = sink::unfold(to_client, |tx, text: String| async move {
+        tx.send(text)
+            .map_err(|_| std::io::Error::other("client gone"))?;
+        Ok::<_, std::io::Error>(tx)
+    });
+    let server = tokio::spawn(run_stream_call(
+        Carrier::Twilio,
+        Box::pin(server_in),
+        Box::pin(server_out),
+        deps(script),
+    ));
+    let client_out = sink::unfold(to_server, |tx, text: String| async move {
+        tx.send(WsMessage::Text(text))
+            .map_err(|_| std::io::Error::other("server gone"))?;
+        Ok::<_, std::io::Error>(tx)
+    });
+    let client_in = stream::unfold(from_server, |mut rx| async move {
+        rx.recv().await.map(|m| (m, rx))
+    });
+    let recording = converse(
+        Box::pin(client_out),
+        Box::pin(client_in),
+        "+15035550142",
+        "+15035550123",
+        utterances,
+        Duration::from_secs(3),
+        Duration::from_secs(40),
+    )
+    .await
+    .expect("call runs");
+    let report = server.await.expect("call loop finishes");
+    (recording, report)
+}
+
+fn speech(seconds: f32) -> Vec<i16> {
+    voiced(SampleRate::HZ_8000, 130.0, (8_000.0 * seconds) as usize, 0)
+}
+
+#[tokio::test(start_paused = true)]
+async fn answers_the_saturday_question_from_the_facts() {
+    let (rec, report) = call(
+        &["What time do you open on Saturday?"],
+        &[Utterance::after_agent(speech(1.5))],
+    )
+    .await;
+    assert!(rec.protocol_errors.is_empty(), "{:?}", rec.protocol_errors);
+    let lines: Vec<_> = report
+        .transcript
+        .iter()
+        .map(|e| (e.role, e.text.as_str()))
+        .collect();
+    assert_eq!(lines[0].0, Role::Agent, "greeting first: {lines:?}");
+    assert!(lines[0].1.contains("Bright Smile Dental"));
+    assert_eq!(
+        lines[1],
+        (Role::Caller, "What time do you open on Saturday?")
+    );
+    assert!(
+        lines[2].1.contains("9 AM") && lines[2].1.contains("1 PM"),
+        "{lines:?}"
+    );
+    assert!(rec.marks > 0, "marks follow agent audio");
+    // End of caller speech -> first agent audio heard (VAD stop, end-of-turn wait, one frame).
+    let latency = rec.latencies[0].expect("the agent answered");
+    assert!(latency < Duration::from_millis(800), "{latency:?}");
+    // With instant backends, the runtime's own share: decision -> first frame on the wire.
+    let turn = report.turns.first().expect("one answered turn").latency();
+    let own = turn.decision_to_frame_ms.expect("all milestones reached");
+    assert!(own <= 20.0, "{turn:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn barge_in_clears_within_100_ms_and_history_keeps_what_was_heard() {
+    let barge = Utterance {
+        audio: speech(1.2),
+        barge_in_after: Some(Duration::from_millis(300)),
+    };
+    let (rec, report) = call(&["Do you take Delta Dental?"], &[barge]).await;
+    let clear = rec.clear_after[0].expect("the server cleared the carrier's buffer");
+    assert!(clear <= Duration::from_millis(100), "clear after {clear:?}");
+    let greeting = report
+        .transcript
+        .iter()
+        .find(|e| e.role == Role::Agent)
+        .expect("greeting in history");
+    assert!(greeting.interrupted, "{:?}", report.transcript);
+    // About 0.4 s of a 1 s greeting was heard (60 ms a word): a few words, not the whole line.
+    let words = greeting.text.split_whitespace().count();
+    assert!((1..10).contains(&words), "heard: {:?}", greeting.text);
+    assert!(
+        "Thank you for calling Bright Smile Dental, this is the front desk. How can I help you today?"
+            .starts_with(&greeting.text),
+        "{:?}",
+        greeting.text
+    );
+    let answer = report
+        .transcript
+        .iter()
+        .rev()
+        .find(|e| e.role == Role::Agent)
+        .expect("answer");
+    assert!(
+        answer.text.contains("Delta Dental"),
+        "{:?}",
+        report.transcript
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn goodbye_hangs_up_after_the_closing_line() {
+    let (rec, report) = call(
+        &["No, that's all, thank you. Bye!"],
+        &[Utterance::after_agent(speech(1.0))],
+    )
+    .await;
+    assert_eq!(
+        report.end,
+        dialtone_telephony::call::CallEnd::AgentHungUp,
+        "{:?}",
+        report.transcript
+    );
+    assert!(
+        rec.agent_spans.len() >= 2,
+        "greeting and closing line were heard"
+    );
+}
