@@ -5,4 +5,5 @@
 
 pub mod agent;
 pub mod dialogue;
+pub mod engines;
 pub mod stream;
