@@ -7,6 +7,9 @@ packages=(
   build-essential # cc for libfvad (webrtc-vad)
   pkg-config      # finds libopus
   libopus-dev     # Opus codec
+  cmake           # builds whisper.cpp (whisper-rs-sys)
+  libclang-dev    # bindgen for whisper-rs-sys
+  espeak-ng       # speaks test sentences for the speech recogniser tests
 )
 
 missing=()

@@ -8,4 +8,5 @@ pub mod backend;
 pub mod call;
 pub mod dialogue;
 pub mod http;
+pub mod engines;
 pub mod stream;

