@@ -172,6 +172,12 @@ impl Flow {
         }
         let booking = self.kind == FlowKind::Booking;
         if booking
+            && let Some(i) = ctx.catalog.staff_named(u)
+            && let Some(s) = ctx.facts.staff.get(i)
+        {
+            self.recipient = Some(super::staff::full_title(s));
+        }
+        if booking
             && let Some(w) = when::parse(
                 &u.tokens,
                 phone.map(|(_, s)| s),
@@ -458,13 +464,18 @@ impl Flow {
                     .as_ref()
                     .map(|n| format!(" for {n}"))
                     .unwrap_or_default();
+                let with = self
+                    .recipient
+                    .as_ref()
+                    .map(|r| format!(" with {r}"))
+                    .unwrap_or_default();
                 let when = match self.when.as_ref().map(|w| w.text.as_str()) {
                     Some(t @ ("as soon as possible" | "any time")) => t.to_owned(),
                     Some(t) => format!("preferably {}", numbers_as_words(t)),
                     None => "at any time".to_owned(),
                 };
                 format!(
-                    "Let me read that back. An appointment request{who}, for {reason}, {when}. We'll call you back {cb}. Is that right?"
+                    "Let me read that back. An appointment request{who}, for {reason}{with}, {when}. We'll call you back {cb}. Is that right?"
                 )
             }
             FlowKind::Message => {
@@ -502,7 +513,10 @@ impl Flow {
                 action: Action::BookingRequest(Booking {
                     name: self.name.clone(),
                     callback,
-                    reason,
+                    reason: match &self.recipient {
+                        Some(r) => format!("{reason}, with {r}"),
+                        None => reason,
+                    },
                     preferred_time: self.when.as_ref().map(|w| w.text.clone()),
                 }),
             },

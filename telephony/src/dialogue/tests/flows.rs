@@ -468,3 +468,38 @@ fn repeat_says_the_last_reply_again() {
         hours.text
     );
 }
+
+#[test]
+fn a_booking_can_name_the_dentist_and_a_caller_can_share_a_staff_first_name() {
+    let mut r = with_caller();
+    script(
+        &mut r,
+        &[
+            (
+                "hi, this is Maria, I'd like a cleaning with Dr. Okafor on Thursday afternoon",
+                "calling from",
+            ),
+            (
+                "yes",
+                "for cleaning and exam with Dr. James Okafor, preferably Thursday afternoon",
+            ),
+        ],
+    );
+    let done = r.respond("yes", None);
+    assert_eq!(
+        done.actions,
+        [Action::BookingRequest(Booking {
+            name: Some("Maria".into()),
+            callback: Some(CALLER.into()),
+            reason: "cleaning and exam, with Dr. James Okafor".into(),
+            preferred_time: Some("Thursday afternoon".into()),
+        })]
+    );
+    let mut r = with_caller();
+    let m = r.respond("This is Maria, can I leave a message", None);
+    assert!(
+        !m.text.contains("Lopez"),
+        "the caller is Maria, not the message's recipient: {}",
+        m.text
+    );
+}
