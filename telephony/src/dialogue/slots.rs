@@ -161,12 +161,18 @@ impl Flow {
         let mut changed = Vec::new();
         let mut rejected = None;
         let phone = phone_digits(&u.tokens);
+        // Only a different value counts as a change: "yes, Tuesday is fine" confirms, it does not correct.
         if let Some((digits, _)) = &phone {
-            self.callback = Some(Callback::Given(digits.clone()));
+            let new = Some(Callback::Given(digits.clone()));
+            if self.callback != new {
+                self.callback = new;
+                changed.push(Slot::Callback);
+            }
             self.caller_id_declined = true;
-            changed.push(Slot::Callback);
         }
-        if let Some(n) = extract::name(u, asked == Some(Slot::Name), ctx.business) {
+        if let Some(n) = extract::name(u, asked == Some(Slot::Name), ctx.business)
+            && self.name.as_ref() != Some(&n)
+        {
             self.name = Some(n);
             changed.push(Slot::Name);
         }
@@ -186,6 +192,7 @@ impl Flow {
             )
         {
             match check_hours(&w, ctx.facts) {
+                Ok(()) if self.when.as_ref() == Some(&w) => {}
                 Ok(()) => {
                     self.when = Some(w);
                     changed.push(Slot::When);
@@ -194,7 +201,9 @@ impl Flow {
             }
         }
         let asked_reason = asked == Some(Slot::Reason) && changed.is_empty();
-        if let Some(r) = extract::reason(u, ctx.catalog, ctx.facts, booking, asked_reason) {
+        if let Some(r) = extract::reason(u, ctx.catalog, ctx.facts, booking, asked_reason)
+            && self.reason.as_ref() != Some(&r)
+        {
             self.reason = Some(r);
             changed.push(Slot::Reason);
         }
@@ -219,7 +228,10 @@ impl Flow {
                 if let Some(r) = rejected {
                     return Step::Ask(r);
                 }
-                if self.caller_id_declined || !changed.is_empty() {
+                if !changed.is_empty() {
+                    return Step::Ask(format!("Got it. {}", self.next_prompt()));
+                }
+                if self.caller_id_declined {
                     return Step::Ask(self.next_prompt());
                 }
                 Step::Ask(format!(
@@ -227,10 +239,10 @@ impl Flow {
                 ))
             }
             Stage::Confirm => {
-                if is_yes(u) {
+                let (changed, rejected) = self.absorb(u, ctx, None);
+                if is_yes(u) && changed.is_empty() && rejected.is_none() {
                     return self.finish();
                 }
-                let (changed, rejected) = self.absorb(u, ctx, None);
                 if let Some(r) = rejected {
                     return Step::Ask(r);
                 }
@@ -238,7 +250,7 @@ impl Flow {
                     return Step::Ask(format!("Thanks, I've updated that. {}", self.read_back()));
                 }
                 if let Some(slot) = extract::slot_named(u) {
-                    return Step::Ask(self.reopen(slot));
+                    return Step::Ask(self.reopen(slot, u));
                 }
                 if is_no(u) {
                     self.stage = Stage::Fix;
@@ -256,7 +268,7 @@ impl Flow {
                     return Step::Ask(format!("Thanks, I've updated that. {}", self.read_back()));
                 }
                 match named {
-                    Some(slot) => Step::Ask(self.reopen(slot)),
+                    Some(slot) => Step::Ask(self.reopen(slot, u)),
                     None if is_yes(u) => self.finish(),
                     None => Step::Ask(format!("Sorry, I didn't catch that. {}", self.fix_prompt())),
                 }
@@ -295,7 +307,10 @@ impl Flow {
             return format!("Got it. {}", self.next_prompt());
         }
         match slot {
-            Slot::Name if self.failures >= 2 => {
+            Slot::Name
+                if self.failures >= 2
+                    || u.phrase_any(&["rather not", "prefer not", "do not want to", "no name"]) =>
+            {
                 self.name_skipped = true;
                 self.failures = 0;
                 format!("No problem. {}", self.next_prompt())
@@ -317,8 +332,15 @@ impl Flow {
         }
     }
 
-    /// Clears a slot the caller wants to change and asks for it again.
-    fn reopen(&mut self, slot: Slot) -> String {
+    /// Clears a slot the caller wants to change and asks for it again, unless the turn already says the
+    /// new message ("no, the message is: ...").
+    fn reopen(&mut self, slot: Slot, u: &Utterance) -> String {
+        if slot == Slot::Reason
+            && let Some(text) = extract::restated(u)
+        {
+            self.reason = Some(text);
+            return format!("Thanks, I've updated that. {}", self.read_back());
+        }
         match slot {
             Slot::Name => {
                 self.name = None;

@@ -232,7 +232,10 @@ pub(crate) fn parse(
         .iter()
         .any(|t| matches!(t.as_str(), "anytime" | "whenever" | "flexible"))
         || has(&["does", "not", "matter"])
-        || has(&["any", "day"]);
+        || has(&["any", "day"])
+        || has(&["not", "sure"])
+        || has(&["do", "not", "know"])
+        || has(&["no", "preference"]);
     if day_text.is_none() && part.is_none() && clock.is_none() {
         return any.then(|| When {
             text: "any time".into(),
