@@ -88,7 +88,13 @@ impl Receptionist {
     /// the clauses ask about different facts.
     pub(super) fn two_questions(&self, u: &Utterance) -> Option<[(Intent, Utterance); 2]> {
         let t = &u.tokens;
-        t.iter().enumerate().skip(2).find_map(|(i, w)| {
+        let ands = t
+            .iter()
+            .enumerate()
+            .skip(2)
+            .filter(|(_, w)| *w == "and")
+            .take(3);
+        ands.into_iter().find_map(|(i, w)| {
             if w != "and" || t.len() < i + 3 {
                 return None;
             }

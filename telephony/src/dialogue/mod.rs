@@ -57,6 +57,9 @@ pub(crate) enum Offer {
     AnythingElse,
 }
 
+/// Longest turn read, in characters.
+const MAX_UTTERANCE_CHARS: usize = 1000;
+
 const NOT_CAUGHT: &str = "Sorry, I didn't catch that.";
 const ANYTHING_ELSE: &str = "Is there anything else I can help you with?";
 
@@ -128,7 +131,12 @@ impl Receptionist {
 
     /// One caller turn (an STT final transcript). Never panics; the reply text is never empty.
     pub fn respond(&mut self, utterance: &str, now: Option<LocalTime>) -> Reply {
-        let u = Utterance::parse(utterance);
+        // A spoken turn is a few sentences; anything longer is a runaway transcript, cut to bound the work.
+        let end = utterance
+            .char_indices()
+            .nth(MAX_UTTERANCE_CHARS)
+            .map_or(utterance.len(), |(i, _)| i);
+        let u = Utterance::parse(&utterance[..end]);
         let mut reply = self.turn(&u, now);
         if reply.text.trim().is_empty() {
             reply.text = NOT_CAUGHT.to_owned();

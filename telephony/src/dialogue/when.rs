@@ -172,7 +172,7 @@ pub(crate) fn parse(
                 _ => {}
             }
             if let Some(m) = MONTHS.iter().position(|m| *m == t)
-                && !(t == "may" && !tokens.get(i + 1).is_some_and(|n| day_of_month(n).is_some()))
+                && (t != "may" || tokens.get(i + 1).is_some_and(|n| day_of_month(n).is_some()))
             {
                 let month = super::text::capitalise(MONTHS[m]);
                 let after = tokens.get(i + 1).and_then(|n| day_of_month(n));
