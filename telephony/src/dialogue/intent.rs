@@ -152,6 +152,7 @@ fn is_booking(u: &Utterance, catalog: &Catalog) -> bool {
 
 fn is_change_appointment(u: &Utterance) -> bool {
     u.has_any(&["reschedule", "rescheduling"])
+        || (u.has("cancel") && !u.question && wants(u))
         || (u.has_any(&["appointment", "appointments"])
             && u.has_any(&["cancel", "move", "change", "postpone", "running"])
             && u.has_any(&["my", "our", "i"]))
@@ -190,7 +191,8 @@ fn is_holiday(u: &Utterance) -> bool {
 
 /// The caller's own records: "a question about my bill", "my x-ray results".
 fn is_account(u: &Utterance) -> bool {
-    u.has_any(&[
+    let own = u.has_any(&["my", "our"]);
+    own && (u.has_any(&[
         "bill",
         "billing",
         "invoice",
@@ -203,7 +205,9 @@ fn is_account(u: &Utterance) -> bool {
         "prescription",
         "refill",
         "claim",
-    ]) && u.has_any(&["my", "our", "i"])
+        "xrays",
+        "chart",
+    ]) || u.phrase_any(&["x rays", "x ray"]))
 }
 
 fn is_hours(u: &Utterance) -> bool {

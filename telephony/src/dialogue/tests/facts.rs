@@ -92,7 +92,18 @@ fn hours() {
             &["Saturday we're open from 9 AM to 1 PM", "closed on Sunday"],
             &[],
         ),
-        ("are you open late", None, &["Thursday", "7 PM"], &[]),
+        (
+            "are you open late",
+            None,
+            &["Our latest closing is 7 PM, on Thursday."],
+            &[],
+        ),
+        (
+            "how early do you open",
+            None,
+            &["Our earliest opening is 8 AM, Monday to Friday."],
+            &[],
+        ),
         (
             "what time do you close on fridays",
             None,
@@ -549,6 +560,25 @@ fn what_the_policy_cannot_see_is_offered_as_a_message_or_request() {
             None,
             &["can't see account details", "message"],
             &[],
+        ),
+        (
+            "can I get a copy of my x-rays",
+            None,
+            &["can't see account details"],
+            &[],
+        ),
+        (
+            "I'd like to cancel",
+            None,
+            &["can't see the appointment book", "May I have your name"],
+            &[],
+        ),
+        ("how do I cancel", None, &["24 hours notice"], &[]),
+        (
+            "is Tom there?",
+            None,
+            &["Tom Becker is our office manager", "message for Tom Becker"],
+            &["appointment"],
         ),
         (
             "my crown fell off",
