@@ -291,10 +291,32 @@ pub(crate) fn insurance(facts: &Facts, catalog: &Catalog, u: &Utterance) -> Said
     if listed.is_empty() {
         return Said::no_info(u);
     }
-    if let Some(i) = catalog.insurer(u) {
-        return Said::plain(format!("Yes, we accept {}.", listed[i]));
-    }
     let all = join_list(listed, "and");
+    let named: Vec<String> = catalog
+        .insurers(u)
+        .into_iter()
+        .map(|i| listed[i].clone())
+        .collect();
+    let unlisted = KNOWN_INSURERS
+        .iter()
+        .find(|k| u.phrase(k) && !named.iter().any(|n| n.to_lowercase().contains(*k)));
+    if !named.is_empty() {
+        let yes = format!("Yes, we accept {}.", join_list(&named, "and"));
+        return match unlisted {
+            Some(k) => {
+                let name = title_case(&k.split(' ').map(str::to_owned).collect::<Vec<_>>());
+                Said::offering(
+                    format!(
+                        "{yes} {name} isn't on the list of insurers I have. I can take a message and have someone confirm your coverage."
+                    ),
+                    Offer::Message {
+                        about: Some(format!("Asked whether we accept {name} insurance")),
+                    },
+                )
+            }
+            None => Said::plain(yes),
+        };
+    }
     let named = KNOWN_INSURERS
         .iter()
         .find(|k| u.phrase(k))

@@ -53,7 +53,6 @@ fn synonym(stemmed: &str) -> &str {
     match stemmed {
         "checkup" | "check" => "exam",
         "hygien" => "clean",
-        "brace" => "aligner",
         "amex" => "american",
         "master" => "mastercard",
         _ => stemmed,
@@ -181,6 +180,13 @@ impl Catalog {
         best(&self.insurers, u, 0.9)
     }
 
+    /// Every listed insurer the caller names ("Delta and Cigna"), in list order.
+    pub fn insurers(&self, u: &Utterance) -> Vec<usize> {
+        (0..self.insurers.len())
+            .filter(|&i| best(&self.insurers[i..=i], u, 0.9).is_some())
+            .collect()
+    }
+
     /// The listed payment method the caller names ("Visa", "cash").
     pub fn method(&self, u: &Utterance) -> Option<usize> {
         best(&self.methods, u, 0.9)
@@ -219,6 +225,21 @@ impl Catalog {
             }
         }
         best.map(|(i, _)| i)
+    }
+
+    /// A staff member named firmly enough to address a message or a booking to: by surname, or by first
+    /// name after "doctor", "with", "for" or "see". "This is Maria" is the caller, not Dr. Maria Lopez.
+    pub fn staff_named(&self, u: &Utterance) -> Option<usize> {
+        let i = self.staff(u)?;
+        let words = &self.staff[i];
+        let surname = words.len() > 1 && words.last().is_some_and(|w| u.has(w));
+        let first = words.first()?;
+        let titled = u
+            .tokens
+            .windows(2)
+            .any(|p| matches!(p[0].as_str(), "doctor" | "with" | "for" | "see") && p[1] == *first);
+        let misspelt_after_title = !u.has(first) && !surname;
+        (surname || titled || misspelt_after_title).then_some(i)
     }
 
     /// Staff whose role the caller names ("your dentists", "the hygienist", "doctors").

@@ -241,6 +241,14 @@ pub(crate) fn is_symptom(u: &Utterance) -> bool {
         "broken",
         "broke",
         "cracked",
+        "loose",
+    ]) || u.phrase_any(&[
+        "fell off",
+        "fell out",
+        "came off",
+        "came out",
+        "lost a filling",
+        "lost my",
     ])
 }
 

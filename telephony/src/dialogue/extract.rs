@@ -60,7 +60,11 @@ fn name_from(tokens: &[String], start: usize) -> Option<String> {
                 .take_while(|x| x.chars().count() == 1 && x.chars().all(char::is_alphabetic))
                 .collect();
             if run.len() >= 3 {
-                words.push(run.iter().map(|s| s.as_str()).collect());
+                let spelled: String = run.iter().map(|s| s.as_str()).collect();
+                // "Ruiz, R U I Z" spells the word just said.
+                if words.last() != Some(&spelled) {
+                    words.push(spelled);
+                }
                 i += run.len();
                 continue;
             }
@@ -191,6 +195,28 @@ pub(crate) fn reason(
         .collect();
     let meaningful = clause.iter().any(|w| !is_common(w));
     (meaningful && clause.len() <= 12).then(|| clause.join(" "))
+}
+
+/// A restated message or reason: the words after "the message is" ("no, the message is: call me").
+pub(crate) fn restated(u: &Utterance) -> Option<String> {
+    let lower = u.clean.to_lowercase();
+    let at = [
+        "message is",
+        "reason is",
+        "it's about",
+        "it is about",
+        "should say",
+        "should be",
+    ]
+    .iter()
+    .filter_map(|m| lower.find(m).map(|i| i + m.len()))
+    .min()?;
+    let rest = u
+        .clean
+        .get(at..)?
+        .trim_start_matches([':', ',', ' ', '-'])
+        .trim();
+    (rest.chars().any(char::is_alphanumeric)).then(|| super::text::capitalise(rest))
 }
 
 /// The slot a correction points at: "the name is wrong", "change the time".

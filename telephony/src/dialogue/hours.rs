@@ -378,7 +378,7 @@ fn scope(facts: &Facts, ask: &Ask, now: Option<LocalTime>) -> String {
 
 /// The latest close or earliest opening in the week.
 fn extreme(facts: &Facts, late: bool) -> String {
-    let mut best: Option<(u16, Vec<String>)> = None;
+    let mut best: Option<(u16, Vec<Weekday>)> = None;
     for d in Weekday::ALL {
         let Some(DayHours::Open(rs)) = facts.hours.get(&d) else {
             continue;
@@ -387,29 +387,40 @@ fn extreme(facts: &Facts, late: bool) -> String {
             continue;
         };
         let t = if late { last.close } else { first.open };
-        let better = match &best {
-            None => true,
-            Some((b, _)) => (late && t > *b) || (!late && t < *b),
-        };
-        if better {
-            best = Some((t, vec![d.name().to_owned()]));
-        } else if let Some((b, days)) = &mut best
-            && *b == t
-        {
-            days.push(d.name().to_owned());
+        match &mut best {
+            Some((b, days)) if *b == t => days.push(d),
+            Some((b, _)) if (late && t < *b) || (!late && t > *b) => {}
+            _ => best = Some((t, vec![d])),
         }
     }
-    match best {
-        Some((t, days)) if late => format!(
-            "Our latest hours are on {}, when we're open until {}.",
-            join_list(&days, "and"),
-            clock(t)
-        ),
-        Some((t, days)) => format!(
-            "We open earliest on {}, at {}.",
-            join_list(&days, "and"),
-            clock(t)
-        ),
-        None => week(facts),
+    let Some((t, days)) = best else {
+        return week(facts);
+    };
+    let on = if days.len() == 1 { "on " } else { "" };
+    let what = if late {
+        "latest closing"
+    } else {
+        "earliest opening"
+    };
+    format!("Our {what} is {}, {on}{}.", clock(t), day_spans(&days))
+}
+
+/// Days in week order with consecutive runs joined: "Monday to Friday", "Tuesday and Thursday".
+fn day_spans(days: &[Weekday]) -> String {
+    let mut runs: Vec<(Weekday, Weekday)> = Vec::new();
+    for &d in days {
+        match runs.last_mut() {
+            Some((_, end)) if next_day(*end) == d && d != Weekday::Monday => *end = d,
+            _ => runs.push((d, d)),
+        }
     }
+    let parts: Vec<String> = runs
+        .iter()
+        .map(|(a, b)| match (a, b) {
+            (a, b) if a == b => a.name().to_owned(),
+            (a, b) if next_day(*a) == *b => format!("{} and {}", a.name(), b.name()),
+            (a, b) => format!("{} to {}", a.name(), b.name()),
+        })
+        .collect();
+    join_list(&parts, "and")
 }

@@ -46,6 +46,12 @@ pub(crate) enum Intent {
     Message,
     /// Opening hours.
     Hours,
+    /// Hours on a holiday, which the weekly hours do not answer.
+    Holiday,
+    /// Free slots: the policy cannot see the schedule, so it offers a request.
+    Availability,
+    /// The caller's own account, bill or records, which the policy cannot see.
+    Account,
     /// Where the business is.
     Address,
     /// The business's phone number.
@@ -86,6 +92,7 @@ impl Intent {
         matches!(
             self,
             Intent::Hours
+                | Intent::Holiday
                 | Intent::Address
                 | Intent::Phone
                 | Intent::Fax
@@ -145,6 +152,7 @@ fn is_booking(u: &Utterance, catalog: &Catalog) -> bool {
 
 fn is_change_appointment(u: &Utterance) -> bool {
     u.has_any(&["reschedule", "rescheduling"])
+        || (u.has("cancel") && !u.question && wants(u))
         || (u.has_any(&["appointment", "appointments"])
             && u.has_any(&["cancel", "move", "change", "postpone", "running"])
             && u.has_any(&["my", "our", "i"]))
@@ -156,6 +164,50 @@ fn is_change_appointment(u: &Utterance) -> bool {
         ])
         || (u.phrase_any(&["my appointment", "my next appointment", "our appointment"])
             && !u.has_any(&["book", "schedule", "make"]))
+}
+
+fn is_holiday(u: &Utterance) -> bool {
+    u.has_any(&[
+        "holiday",
+        "holidays",
+        "christmas",
+        "thanksgiving",
+        "easter",
+        "memorial",
+        "labor",
+        "independence",
+        "hanukkah",
+        "eid",
+        "diwali",
+    ]) || u.phrase_any(&[
+        "new year",
+        "new years",
+        "fourth of july",
+        "4th of july",
+        "veterans day",
+        "presidents day",
+    ])
+}
+
+/// The caller's own records: "a question about my bill", "my x-ray results".
+fn is_account(u: &Utterance) -> bool {
+    let own = u.has_any(&["my", "our"]);
+    own && (u.has_any(&[
+        "bill",
+        "billing",
+        "invoice",
+        "statement",
+        "balance",
+        "refund",
+        "receipt",
+        "records",
+        "results",
+        "prescription",
+        "refill",
+        "claim",
+        "xrays",
+        "chart",
+    ]) || u.phrase_any(&["x rays", "x ray"]))
 }
 
 fn is_hours(u: &Utterance) -> bool {
@@ -330,6 +382,16 @@ pub(crate) fn classify(u: &Utterance, catalog: &Catalog, follow_hours: bool) -> 
         return Intent::Goodbye;
     }
     if u.phrase_any(&[
+        "anyone there",
+        "anybody there",
+        "someone there",
+        "are you there",
+        "you still there",
+    ]) && u.tokens.len() <= 5
+    {
+        return Intent::Greeting;
+    }
+    if u.phrase_any(&[
         "are you a",
         "am i talking to a",
         "is this a",
@@ -371,8 +433,21 @@ pub(crate) fn classify(u: &Utterance, catalog: &Catalog, follow_hours: bool) -> 
     if is_human(u) {
         return Intent::Human;
     }
+    if u.has_any(&["openings", "availability", "slots", "slot"])
+        || u.phrase_any(&[
+            "next available",
+            "any appointments",
+            "appointments available",
+            "anything available",
+        ])
+    {
+        return Intent::Availability;
+    }
     if is_booking(u, catalog) {
         return Intent::Booking;
+    }
+    if is_account(u) {
+        return Intent::Account;
     }
     if is_insurance(u, catalog) {
         return Intent::Insurance;
@@ -385,6 +460,9 @@ pub(crate) fn classify(u: &Utterance, catalog: &Catalog, follow_hours: bool) -> 
     }
     if is_staff(u, catalog) {
         return Intent::Staff;
+    }
+    if is_hours(u) && is_holiday(u) {
+        return Intent::Holiday;
     }
     if is_hours(u)
         || (follow_hours
@@ -420,6 +498,9 @@ pub(crate) fn classify(u: &Utterance, catalog: &Catalog, follow_hours: bool) -> 
     ]) {
         return Intent::Contact;
     }
+    if is_symptom(u) && !u.question {
+        return Intent::Symptom;
+    }
     if let Some(i) = catalog.service(u) {
         return Intent::Service(i);
     }
@@ -437,6 +518,16 @@ pub(crate) fn classify(u: &Utterance, catalog: &Catalog, follow_hours: bool) -> 
     }
     if is_price(u) {
         return Intent::Price;
+    }
+    let names_day = u.tokens.iter().any(|t| {
+        weekday(t).is_some()
+            || matches!(
+                t.as_str(),
+                "today" | "tonight" | "tomorrow" | "weekend" | "weekends"
+            )
+    });
+    if names_day && u.question {
+        return Intent::Hours;
     }
     if asks_offer(u) {
         return Intent::UnlistedService;
@@ -480,6 +571,9 @@ pub(crate) fn classify(u: &Utterance, catalog: &Catalog, follow_hours: bool) -> 
     if u.has_any(&["hello", "hi", "hey", "morning", "afternoon", "evening"]) && u.tokens.len() <= 4
     {
         return Intent::Greeting;
+    }
+    if u.phrase_any(&["help me", "help with", "need help"]) {
+        return Intent::Capabilities;
     }
     Intent::Unknown
 }

@@ -13,6 +13,7 @@ mod answers;
 mod catalog;
 mod cues;
 mod extract;
+mod grounding;
 mod hours;
 mod intent;
 mod knowledge;
@@ -35,6 +36,7 @@ use crate::agent::AgentProfile;
 use answers::Said;
 use catalog::Catalog;
 use cues::{is_cancel, is_no, is_yes};
+use grounding::without_offer;
 use intent::{Intent, classify};
 use knowledge::KnowledgeIndex;
 use slots::{Ctx, Flow, FlowKind, Step};
@@ -54,6 +56,9 @@ pub(crate) enum Offer {
     /// "Is there anything else?"
     AnythingElse,
 }
+
+/// Longest turn read, in characters.
+const MAX_UTTERANCE_CHARS: usize = 1000;
 
 const NOT_CAUGHT: &str = "Sorry, I didn't catch that.";
 const ANYTHING_ELSE: &str = "Is there anything else I can help you with?";
@@ -126,7 +131,12 @@ impl Receptionist {
 
     /// One caller turn (an STT final transcript). Never panics; the reply text is never empty.
     pub fn respond(&mut self, utterance: &str, now: Option<LocalTime>) -> Reply {
-        let u = Utterance::parse(utterance);
+        // A spoken turn is a few sentences; anything longer is a runaway transcript, cut to bound the work.
+        let end = utterance
+            .char_indices()
+            .nth(MAX_UTTERANCE_CHARS)
+            .map_or(utterance.len(), |(i, _)| i);
+        let u = Utterance::parse(&utterance[..end]);
         let mut reply = self.turn(&u, now);
         if reply.text.trim().is_empty() {
             reply.text = NOT_CAUGHT.to_owned();
@@ -397,7 +407,7 @@ impl Receptionist {
             Intent::Message => {
                 let recipient = self
                     .catalog
-                    .staff(u)
+                    .staff_named(u)
                     .and_then(|i| self.profile.facts.staff.get(i))
                     .map(staff::full_title);
                 let intro = match &recipient {
@@ -411,6 +421,16 @@ impl Receptionist {
                     reason: Some(u.clean.clone()),
                 });
                 say("I'm sorry to hear that. I can request an appointment, and the office will call you back to confirm a time. If it's an emergency, just tell me. Would you like me to request an appointment?")
+            }
+            Intent::Availability => {
+                self.offer = Some(Offer::Booking { reason: None });
+                say("I can't see the schedule from here, but I can request an appointment, and the office will call you back with a time. Would you like me to do that?")
+            }
+            Intent::Account => {
+                self.offer = Some(Offer::Message {
+                    about: Some(u.clean.clone()),
+                });
+                say("I can't see account details from here, but I can take a message and have someone call you back about it. Would you like to leave a message?")
             }
             Intent::Identity => say(format!(
                 "I'm the automated receptionist{}. {}",
@@ -430,81 +450,16 @@ impl Receptionist {
                 reply
             }
             _ => {
+                if let Some([(a, first), (b, second)]) = self.two_questions(u) {
+                    let one = without_offer(self.fact(&first, a, now));
+                    let two = self.fact(&second, b, now);
+                    self.offer = two.offer;
+                    return say(format!("{one} {}", two.text));
+                }
                 let said = self.fact(u, intent, now);
                 self.offer = said.offer;
                 say(said.text)
             }
-        }
-    }
-
-    /// Answers a fact question; also used mid-flow, where the offer is dropped.
-    fn fact(&mut self, u: &Utterance, intent: Intent, now: Option<LocalTime>) -> Said {
-        let facts = &self.profile.facts;
-        let plain = |text: String| Said { text, offer: None };
-        match intent {
-            Intent::Hours => {
-                self.follow_hours = true;
-                match hours::answer(u, facts, now) {
-                    Some(text) if text.contains("I don't have") => Said {
-                        text,
-                        offer: Some(Offer::Message { about: None }),
-                    },
-                    Some(text) => plain(text),
-                    None => Said::no_info(u),
-                }
-            }
-            Intent::Address => answers::address(facts, u),
-            Intent::Phone => answers::phone(facts, u),
-            Intent::Email => answers::email(facts, u),
-            Intent::Website => answers::website(facts, u),
-            Intent::Contact => answers::contact(facts, u),
-            Intent::Staff => staff::staff(facts, &self.catalog, u),
-            Intent::Services => answers::services(facts, u),
-            Intent::Service(i) => {
-                self.last_service = Some(i);
-                // "What age do you start seeing children?" names a service but asks what a document says.
-                let open_question = u.has_any(&["what", "when", "how", "why", "which"])
-                    && !u.has_any(&["much", "cost", "price", "charge", "fee"]);
-                let passages = if open_question {
-                    self.knowledge.answer(&u.clean)
-                } else {
-                    Vec::new()
-                };
-                if passages.is_empty() {
-                    answers::service(facts, i, u)
-                } else {
-                    plain(passages.join(" "))
-                }
-            }
-            Intent::Price => {
-                // "Is there a fee if I miss an appointment?" is for the documents, not the price list.
-                let passages = self.knowledge.answer(&u.clean);
-                if passages.is_empty() {
-                    answers::prices(facts, u, self.last_service)
-                } else {
-                    plain(passages.join(" "))
-                }
-            }
-            Intent::UnlistedService => {
-                let passages = self.knowledge.answer(&u.clean);
-                if passages.is_empty() {
-                    answers::unlisted_service(facts, u)
-                } else {
-                    plain(passages.join(" "))
-                }
-            }
-            Intent::Insurance => answers::insurance(facts, &self.catalog, u),
-            Intent::Financing => answers::financing(facts, u),
-            Intent::Payment => answers::payment(facts, &self.catalog, u),
-            Intent::BusinessName => match &facts.business_name {
-                Some(b) => plain(format!("Yes, this is {b}. How can I help you?")),
-                None => plain("This is the automated receptionist. How can I help you?".to_owned()),
-            },
-            Intent::Identity | Intent::Capabilities => plain(answers::capabilities(
-                facts,
-                self.profile.transfer_number.is_some(),
-            )),
-            _ => Said::no_info(u),
         }
     }
 
@@ -589,19 +544,6 @@ impl Receptionist {
                 say(text)
             }
         }
-    }
-}
-
-/// A fact answer given in the middle of a flow: its closing offer question would compete with the
-/// flow's own question, so it is dropped.
-fn without_offer(said: Said) -> String {
-    let text = said.text;
-    if said.offer.is_none() || !text.ends_with('?') {
-        return text;
-    }
-    match text[..text.len() - 1].rfind(['.', '!']) {
-        Some(end) => text[..=end].to_owned(),
-        None => text,
     }
 }
 

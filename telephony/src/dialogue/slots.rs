@@ -161,16 +161,28 @@ impl Flow {
         let mut changed = Vec::new();
         let mut rejected = None;
         let phone = phone_digits(&u.tokens);
+        // Only a different value counts as a change: "yes, Tuesday is fine" confirms, it does not correct.
         if let Some((digits, _)) = &phone {
-            self.callback = Some(Callback::Given(digits.clone()));
+            let new = Some(Callback::Given(digits.clone()));
+            if self.callback != new {
+                self.callback = new;
+                changed.push(Slot::Callback);
+            }
             self.caller_id_declined = true;
-            changed.push(Slot::Callback);
         }
-        if let Some(n) = extract::name(u, asked == Some(Slot::Name), ctx.business) {
+        if let Some(n) = extract::name(u, asked == Some(Slot::Name), ctx.business)
+            && self.name.as_ref() != Some(&n)
+        {
             self.name = Some(n);
             changed.push(Slot::Name);
         }
         let booking = self.kind == FlowKind::Booking;
+        if booking
+            && let Some(i) = ctx.catalog.staff_named(u)
+            && let Some(s) = ctx.facts.staff.get(i)
+        {
+            self.recipient = Some(super::staff::full_title(s));
+        }
         if booking
             && let Some(w) = when::parse(
                 &u.tokens,
@@ -180,6 +192,7 @@ impl Flow {
             )
         {
             match check_hours(&w, ctx.facts) {
+                Ok(()) if self.when.as_ref() == Some(&w) => {}
                 Ok(()) => {
                     self.when = Some(w);
                     changed.push(Slot::When);
@@ -188,7 +201,9 @@ impl Flow {
             }
         }
         let asked_reason = asked == Some(Slot::Reason) && changed.is_empty();
-        if let Some(r) = extract::reason(u, ctx.catalog, ctx.facts, booking, asked_reason) {
+        if let Some(r) = extract::reason(u, ctx.catalog, ctx.facts, booking, asked_reason)
+            && self.reason.as_ref() != Some(&r)
+        {
             self.reason = Some(r);
             changed.push(Slot::Reason);
         }
@@ -213,7 +228,10 @@ impl Flow {
                 if let Some(r) = rejected {
                     return Step::Ask(r);
                 }
-                if self.caller_id_declined || !changed.is_empty() {
+                if !changed.is_empty() {
+                    return Step::Ask(format!("Got it. {}", self.next_prompt()));
+                }
+                if self.caller_id_declined {
                     return Step::Ask(self.next_prompt());
                 }
                 Step::Ask(format!(
@@ -221,10 +239,10 @@ impl Flow {
                 ))
             }
             Stage::Confirm => {
-                if is_yes(u) {
+                let (changed, rejected) = self.absorb(u, ctx, None);
+                if is_yes(u) && changed.is_empty() && rejected.is_none() {
                     return self.finish();
                 }
-                let (changed, rejected) = self.absorb(u, ctx, None);
                 if let Some(r) = rejected {
                     return Step::Ask(r);
                 }
@@ -232,7 +250,7 @@ impl Flow {
                     return Step::Ask(format!("Thanks, I've updated that. {}", self.read_back()));
                 }
                 if let Some(slot) = extract::slot_named(u) {
-                    return Step::Ask(self.reopen(slot));
+                    return Step::Ask(self.reopen(slot, u));
                 }
                 if is_no(u) {
                     self.stage = Stage::Fix;
@@ -250,7 +268,7 @@ impl Flow {
                     return Step::Ask(format!("Thanks, I've updated that. {}", self.read_back()));
                 }
                 match named {
-                    Some(slot) => Step::Ask(self.reopen(slot)),
+                    Some(slot) => Step::Ask(self.reopen(slot, u)),
                     None if is_yes(u) => self.finish(),
                     None => Step::Ask(format!("Sorry, I didn't catch that. {}", self.fix_prompt())),
                 }
@@ -289,7 +307,10 @@ impl Flow {
             return format!("Got it. {}", self.next_prompt());
         }
         match slot {
-            Slot::Name if self.failures >= 2 => {
+            Slot::Name
+                if self.failures >= 2
+                    || u.phrase_any(&["rather not", "prefer not", "do not want to", "no name"]) =>
+            {
                 self.name_skipped = true;
                 self.failures = 0;
                 format!("No problem. {}", self.next_prompt())
@@ -311,8 +332,15 @@ impl Flow {
         }
     }
 
-    /// Clears a slot the caller wants to change and asks for it again.
-    fn reopen(&mut self, slot: Slot) -> String {
+    /// Clears a slot the caller wants to change and asks for it again, unless the turn already says the
+    /// new message ("no, the message is: ...").
+    fn reopen(&mut self, slot: Slot, u: &Utterance) -> String {
+        if slot == Slot::Reason
+            && let Some(text) = extract::restated(u)
+        {
+            self.reason = Some(text);
+            return format!("Thanks, I've updated that. {}", self.read_back());
+        }
         match slot {
             Slot::Name => {
                 self.name = None;
@@ -458,13 +486,18 @@ impl Flow {
                     .as_ref()
                     .map(|n| format!(" for {n}"))
                     .unwrap_or_default();
+                let with = self
+                    .recipient
+                    .as_ref()
+                    .map(|r| format!(" with {r}"))
+                    .unwrap_or_default();
                 let when = match self.when.as_ref().map(|w| w.text.as_str()) {
                     Some(t @ ("as soon as possible" | "any time")) => t.to_owned(),
                     Some(t) => format!("preferably {}", numbers_as_words(t)),
                     None => "at any time".to_owned(),
                 };
                 format!(
-                    "Let me read that back. An appointment request{who}, for {reason}, {when}. We'll call you back {cb}. Is that right?"
+                    "Let me read that back. An appointment request{who}, for {reason}{with}, {when}. We'll call you back {cb}. Is that right?"
                 )
             }
             FlowKind::Message => {
@@ -502,7 +535,10 @@ impl Flow {
                 action: Action::BookingRequest(Booking {
                     name: self.name.clone(),
                     callback,
-                    reason,
+                    reason: match &self.recipient {
+                        Some(r) => format!("{reason}, with {r}"),
+                        None => reason,
+                    },
                     preferred_time: self.when.as_ref().map(|w| w.text.clone()),
                 }),
             },

@@ -92,15 +92,15 @@ fn cardinal(n: u32) -> String {
     match n {
         0..=9 => DIGIT_WORDS[n as usize].to_owned(),
         10..=19 => TEENS[(n - 10) as usize].to_owned(),
-        20..=99 if n % 10 == 0 => TENS[(n / 10) as usize].to_owned(),
+        20..=99 if n.is_multiple_of(10) => TENS[(n / 10) as usize].to_owned(),
         20..=99 => format!(
             "{} {}",
             TENS[(n / 10) as usize],
             DIGIT_WORDS[(n % 10) as usize]
         ),
-        100..=999 if n % 100 == 0 => format!("{} hundred", cardinal(n / 100)),
+        100..=999 if n.is_multiple_of(100) => format!("{} hundred", cardinal(n / 100)),
         100..=999 => format!("{} hundred {}", cardinal(n / 100), cardinal(n % 100)),
-        1000..=9999 if n % 1000 == 0 => format!("{} thousand", cardinal(n / 1000)),
+        1000..=9999 if n.is_multiple_of(1000) => format!("{} thousand", cardinal(n / 1000)),
         1000..=9999 => format!("{} thousand {}", cardinal(n / 1000), cardinal(n % 1000)),
         _ => digits_as_words(&n.to_string()),
     }
@@ -132,7 +132,9 @@ fn ordinal_words(n: u32) -> String {
     ];
     match n {
         0..=19 => SMALL[n as usize].to_owned(),
-        20..=99 if n % 10 == 0 => format!("{}ieth", TENS[(n / 10) as usize].trim_end_matches('y')),
+        20..=99 if n.is_multiple_of(10) => {
+            format!("{}ieth", TENS[(n / 10) as usize].trim_end_matches('y'))
+        }
         20..=99 => format!("{} {}", TENS[(n / 10) as usize], SMALL[(n % 10) as usize]),
         _ => format!("number {}", cardinal(n)),
     }
@@ -350,7 +352,7 @@ pub(crate) fn clock_time(tokens: &[String], start: usize) -> Option<(u16, usize)
         let v = small_number(t).filter(|_| !is_weak(t))?;
         (u16::try_from(v).ok()?, 0)
     };
-    if !(1..=12).contains(&hour) && !(hour <= 23 && t.contains(':')) {
+    if !((1..=12).contains(&hour) || (hour <= 23 && t.contains(':'))) {
         return None;
     }
     if minute == 0 {

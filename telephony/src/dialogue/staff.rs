@@ -96,9 +96,19 @@ pub(crate) fn staff(facts: &Facts, catalog: &Catalog, u: &Utterance) -> Said {
             return Said::plain(who);
         }
         let short = short_title(s);
+        // Patients book with clinicians; anyone else gets a message.
+        let clinical = s
+            .role
+            .as_deref()
+            .is_some_and(|r| role_is_doctor(r) || r.to_lowercase().contains("hygien"));
+        let or_book = if clinical {
+            ", or request an appointment"
+        } else {
+            ""
+        };
         return Said::offering(
             format!(
-                "{who} I can't check {short}'s schedule from here, but I can take a message for {short}, or request an appointment. Would you like to leave a message?"
+                "{who} I can't check {short}'s schedule from here, but I can take a message for {short}{or_book}. Would you like to leave a message?"
             ),
             Offer::MessageOrBooking {
                 recipient: Some(full_title(s)),

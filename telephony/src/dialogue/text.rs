@@ -257,7 +257,7 @@ fn clean_text(raw: &str) -> String {
                 .filter(|c| c.is_alphanumeric())
                 .flat_map(char::to_lowercase)
                 .collect();
-            !(FILLERS.contains(&bare.as_str()) && !bare.is_empty())
+            bare.is_empty() || !FILLERS.contains(&bare.as_str())
         })
         .collect();
     let joined = words.join(" ");

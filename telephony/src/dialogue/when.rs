@@ -172,7 +172,7 @@ pub(crate) fn parse(
                 _ => {}
             }
             if let Some(m) = MONTHS.iter().position(|m| *m == t)
-                && !(t == "may" && !tokens.get(i + 1).is_some_and(|n| day_of_month(n).is_some()))
+                && (t != "may" || tokens.get(i + 1).is_some_and(|n| day_of_month(n).is_some()))
             {
                 let month = super::text::capitalise(MONTHS[m]);
                 let after = tokens.get(i + 1).and_then(|n| day_of_month(n));
@@ -232,7 +232,10 @@ pub(crate) fn parse(
         .iter()
         .any(|t| matches!(t.as_str(), "anytime" | "whenever" | "flexible"))
         || has(&["does", "not", "matter"])
-        || has(&["any", "day"]);
+        || has(&["any", "day"])
+        || has(&["not", "sure"])
+        || has(&["do", "not", "know"])
+        || has(&["no", "preference"]);
     if day_text.is_none() && part.is_none() && clock.is_none() {
         return any.then(|| When {
             text: "any time".into(),

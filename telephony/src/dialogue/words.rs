@@ -36,12 +36,11 @@ pub(crate) fn stem(word: &str) -> String {
         s.pop();
     }
     let b = s.as_bytes();
-    if b.len() > 3
-        && b[b.len() - 1] == b[b.len() - 2]
-        && !matches!(b[b.len() - 1], b's' | b'l' | b'z')
-    {
-        s.pop();
-    } else if b.len() > 4 && s.ends_with("ll") {
+    // A doubled final consonant goes ("cancell" -> "cancel"), except "ss", "zz" and a short "ll" ("fill").
+    let [.., before, last] = b else { return s };
+    let doubled = b.len() > 3 && last == before;
+    let keep = matches!(last, b's' | b'z') || (*last == b'l' && b.len() <= 4);
+    if doubled && !keep {
         s.pop();
     }
     s

@@ -92,7 +92,18 @@ fn hours() {
             &["Saturday we're open from 9 AM to 1 PM", "closed on Sunday"],
             &[],
         ),
-        ("are you open late", None, &["Thursday", "7 PM"], &[]),
+        (
+            "are you open late",
+            None,
+            &["Our latest closing is 7 PM, on Thursday."],
+            &[],
+        ),
+        (
+            "how early do you open",
+            None,
+            &["Our earliest opening is 8 AM, Monday to Friday."],
+            &[],
+        ),
         (
             "what time do you close on fridays",
             None,
@@ -491,4 +502,101 @@ fn stt_variations_reach_the_same_answer() {
     let lopez = ask(&p, "is dr. lopez in").text;
     assert_eq!(ask(&p, "is doctor Lopez in").text, lopez);
     assert_eq!(ask(&p, "Is Dr Lopez in?").text, lopez);
+}
+
+#[test]
+fn two_questions_in_one_turn_get_two_answers() {
+    check(&[
+        (
+            "what's your address and what time do you close on friday?",
+            None,
+            &["1420 Northwest Lovejoy", "3 PM"],
+            &[],
+        ),
+        (
+            "what are your hours and do you take aetna",
+            None,
+            &["Monday to Wednesday", "Yes, we accept Aetna"],
+            &[],
+        ),
+        (
+            "do you take delta and cigna",
+            None,
+            &["Yes, we accept Delta Dental and Cigna."],
+            &[],
+        ),
+        (
+            "do you take delta dental and humana",
+            None,
+            &["Yes, we accept Delta Dental.", "Humana isn't on the list"],
+            &[],
+        ),
+        (
+            "do you do whitening and how much is it",
+            None,
+            &["$349"],
+            &["$349. Our"],
+        ),
+    ]);
+}
+
+#[test]
+fn what_the_policy_cannot_see_is_offered_as_a_message_or_request() {
+    check(&[
+        (
+            "are you open on Christmas?",
+            None,
+            &["don't have our holiday hours", "message"],
+            &["AM", "Monday"],
+        ),
+        (
+            "do you have any openings this week",
+            None,
+            &["can't see the schedule", "request an appointment"],
+            &[],
+        ),
+        (
+            "I have a question about my bill",
+            None,
+            &["can't see account details", "message"],
+            &[],
+        ),
+        (
+            "can I get a copy of my x-rays",
+            None,
+            &["can't see account details"],
+            &[],
+        ),
+        (
+            "I'd like to cancel",
+            None,
+            &["can't see the appointment book", "May I have your name"],
+            &[],
+        ),
+        ("how do I cancel", None, &["24 hours notice"], &[]),
+        (
+            "is Tom there?",
+            None,
+            &["Tom Becker is our office manager", "message for Tom Becker"],
+            &["appointment"],
+        ),
+        (
+            "my crown fell off",
+            None,
+            &["sorry to hear", "request an appointment", "emergency"],
+            &[],
+        ),
+        (
+            "do you guys work on saturdays?",
+            None,
+            &["9 AM to 1 PM"],
+            &[],
+        ),
+        ("hello, is anyone there?", None, &["How can I help"], &[]),
+    ]);
+    let r = ask(&demo(), "is anyone there?");
+    assert!(
+        r.actions.is_empty(),
+        "a caller checking the line is not asking for a transfer"
+    );
 }

@@ -468,3 +468,88 @@ fn repeat_says_the_last_reply_again() {
         hours.text
     );
 }
+
+#[test]
+fn a_booking_can_name_the_dentist_and_a_caller_can_share_a_staff_first_name() {
+    let mut r = with_caller();
+    script(
+        &mut r,
+        &[
+            (
+                "hi, this is Maria, I'd like a cleaning with Dr. Okafor on Thursday afternoon",
+                "calling from",
+            ),
+            (
+                "yes",
+                "for cleaning and exam with Dr. James Okafor, preferably Thursday afternoon",
+            ),
+        ],
+    );
+    let done = r.respond("yes", None);
+    assert_eq!(
+        done.actions,
+        [Action::BookingRequest(Booking {
+            name: Some("Maria".into()),
+            callback: Some(CALLER.into()),
+            reason: "cleaning and exam, with Dr. James Okafor".into(),
+            preferred_time: Some("Thursday afternoon".into()),
+        })]
+    );
+    let mut r = with_caller();
+    let m = r.respond("This is Maria, can I leave a message", None);
+    assert!(
+        !m.text.contains("Lopez"),
+        "the caller is Maria, not the message's recipient: {}",
+        m.text
+    );
+}
+
+#[test]
+fn corrections_at_the_read_back() {
+    let mut r = Receptionist::new(demo());
+    script(
+        &mut r,
+        &[
+            ("I'd like to leave a message", "May I have your name"),
+            ("I'd rather not say", "best phone number"),
+            ("5035550142", "What message"),
+            (
+                "tell the office my insurance changed",
+                "Tell the office my insurance changed",
+            ),
+            (
+                "wrong, the message is: my insurance changed to Cigna",
+                "A message: My insurance changed to Cigna.",
+            ),
+            ("yes, but my number is 503 555 0199", "zero one nine nine"),
+        ],
+    );
+    let done = r.respond("yes", None);
+    assert_eq!(
+        done.actions,
+        [Action::TakeMessage(Message {
+            name: None,
+            callback: Some("5035550199".into()),
+            reason: "My insurance changed to Cigna".into(),
+        })]
+    );
+}
+
+#[test]
+fn spelled_and_repeated_names_are_not_doubled() {
+    let mut r = with_caller();
+    script(
+        &mut r,
+        &[
+            ("book a cleaning", "May I have your name"),
+            ("my name's Ana Ruiz, R U I Z", "Thanks, Ana."),
+            ("yes", "What day and time"),
+            ("I'm not sure", "any time"),
+        ],
+    );
+    let done = r.respond("yes", None);
+    assert!(
+        matches!(done.actions.as_slice(), [Action::BookingRequest(b)] if b.name.as_deref() == Some("Ana Ruiz") && b.preferred_time.as_deref() == Some("any time")),
+        "{done:?}"
+    );
+}

@@ -2,7 +2,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod empty;
-
 mod facts;
 mod flows;
 mod props;
