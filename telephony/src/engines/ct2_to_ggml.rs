@@ -448,4 +448,4 @@ fn f32_to_f16(x: f32) -> u16 {
 
 #[cfg(test)]
 #[path = "ct2_to_ggml_tests.rs"]
-mod tests;
+pub(crate) mod tests;

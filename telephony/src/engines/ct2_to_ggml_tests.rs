@@ -165,11 +165,16 @@ fn read_ggml(b: &[u8]) -> Ggml {
     }
 }
 
-fn convert_synthetic() -> Ggml {
+/// A complete ggml file converted from a synthetic one-layer model.
+pub(crate) fn synthetic_ggml() -> Vec<u8> {
     let model = Ct2Builder::whisper(6).bytes();
     let mut out = Vec::new();
     convert(&model, &vocabulary(), &mut out).unwrap();
-    read_ggml(&out)
+    out
+}
+
+fn convert_synthetic() -> Ggml {
+    read_ggml(&synthetic_ggml())
 }
 
 /// The names whisper.cpp's loader asks for (`ASR_TENSOR_NAMES`), for one layer of each stack.

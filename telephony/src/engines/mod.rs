@@ -7,6 +7,7 @@
 
 mod ct2_model;
 pub mod ct2_to_ggml;
+mod ggml_file;
 mod mel;
 pub mod models;
 pub mod whisper;

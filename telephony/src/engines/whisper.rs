@@ -51,6 +51,7 @@ pub enum EngineError {
 /// A loaded Whisper model plus the per-utterance working memory. `Send`, not shared: one engine
 /// serves one transcription at a time; [`WhisperEngine::fork`] makes another over the same weights.
 pub struct WhisperEngine {
+    model: PathBuf,
     ctx: Arc<WhisperContext>,
     state: WhisperState,
     /// The utterance as f32, reused between calls.
@@ -59,7 +60,9 @@ pub struct WhisperEngine {
 
 impl fmt::Debug for WhisperEngine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WhisperEngine").finish_non_exhaustive()
+        f.debug_struct("WhisperEngine")
+            .field("model", &self.model)
+            .finish_non_exhaustive()
     }
 }
 
@@ -77,6 +80,8 @@ impl WhisperEngine {
                 "no such file: run `dialtone models install`".to_owned(),
             ));
         }
+        // whisper.cpp aborts the process on a truncated file; refuse it here instead.
+        super::ggml_file::check(model).map_err(load_err)?;
         let mut params = WhisperContextParameters::default();
         params.use_gpu(false);
         let ctx =
@@ -84,6 +89,7 @@ impl WhisperEngine {
         let state = ctx.create_state().map_err(|e| load_err(e.to_string()))?;
         debug!(path = %model.display(), "whisper model loaded");
         Ok(Self {
+            model: model.to_owned(),
             ctx: Arc::new(ctx),
             state,
             audio: Vec::new(),
@@ -94,10 +100,11 @@ impl WhisperEngine {
     /// transcribing on several calls at once without loading the model again.
     pub fn fork(&self) -> Result<Self, EngineError> {
         let state = self.ctx.create_state().map_err(|e| EngineError::Load {
-            path: PathBuf::from("<shared whisper model>"),
+            path: self.model.clone(),
             detail: e.to_string(),
         })?;
         Ok(Self {
+            model: self.model.clone(),
             ctx: Arc::clone(&self.ctx),
             state,
             audio: Vec::new(),
@@ -239,5 +246,15 @@ mod tests {
         let err = WhisperEngine::load(Path::new("/nonexistent/ggml.bin")).unwrap_err();
         assert!(matches!(err, EngineError::Load { .. }), "{err}");
         assert!(err.to_string().contains("dialtone models install"));
+    }
+
+    #[test]
+    fn engines_whisper_rejects_a_file_that_is_not_a_model() {
+        let path =
+            std::env::temp_dir().join(format!("dialtone-not-a-model-{}.bin", std::process::id()));
+        std::fs::write(&path, b"lmgg but nothing else").unwrap();
+        let err = WhisperEngine::load(&path).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(err, EngineError::Load { .. }), "{err}");
     }
 }
