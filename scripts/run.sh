@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds Dialtone in release and runs it on embedded defaults (no cloud keys). Today that is the media
-# core on a simulated call over a bad network; later issues make this start `dialtone serve`.
+# Builds Dialtone in release and runs it on embedded defaults (no cloud keys): installs the Debian packages
+# and the speech models it needs, then starts `dialtone serve` with the agents in ./agents (a demo dental
+# practice). Call it from another terminal with the line it prints. Extra arguments go to `serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup-debian.sh
 cargo build --release --locked
-exec target/release/dialtone simulate --lossy "$@"
+target/release/dialtone models install
+exec target/release/dialtone serve "$@"

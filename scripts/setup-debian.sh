@@ -10,6 +10,7 @@ packages=(
   cmake           # builds whisper.cpp (whisper-rs-sys)
   libclang-dev    # bindgen for whisper-rs-sys
   espeak-ng       # speaks test sentences for the speech recogniser tests
+  flite           # the embedded agent voice (run as a program)
 )
 
 missing=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints, the media crate's no-runtime rule, then every
-# test in the workspace.
+# The whole test suite, as CI runs it: formatting, lints, the media crate's no-runtime rule, the speech
+# models, then every test in the workspace (the end-to-end tests need the models and may not skip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,4 +16,5 @@ if cargo tree -p dialtone-media -e normal,build --prefix none | grep -Eq '^(toki
   exit 1
 fi
 
-cargo test --workspace --locked
+cargo run --quiet --locked -- models install
+DIALTONE_REQUIRE_MODELS=1 cargo test --workspace --locked

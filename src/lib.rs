@@ -3,5 +3,6 @@
 //! The binary lives in `main.rs`; this library holds what the binary, the scenario tests and the benches
 //! share.
 
+pub mod defaults;
 pub mod sim;
 pub mod softphone;

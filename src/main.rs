@@ -1,11 +1,8 @@
 //! The `dialtone` binary.
 
-use std::time::{Duration, Instant};
+mod cli;
 
-use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use dialtone::sim::call::{Scenario, run};
-use dialtone::sim::netem::NetemConfig;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -20,76 +17,30 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a scripted call's media on a virtual clock: a caller asks two questions over an emulated
-    /// network, an agent answers; prints the timeline, the counters and the media CPU cost per frame.
-    Simulate {
-        /// Impair the uplink: 5% bursty loss, 0-60 ms jitter, duplicates.
-        #[arg(long)]
-        lossy: bool,
-        /// Seed for the network emulator.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Print every media event.
-        #[arg(long)]
-        verbose: bool,
+    /// Answer calls: carrier media streams (Twilio, Telnyx) and the TwiML webhook, with the embedded
+    /// speech engines and the built-in receptionist.
+    Serve(cli::serve::ServeArgs),
+    /// A softphone over the carrier WebSocket protocol: say something to an agent and hear the answer.
+    Call(cli::call::CallArgs),
+    /// Manage the embedded engines' model files.
+    Models {
+        #[command(subcommand)]
+        action: cli::models::ModelsAction,
     },
+    /// Run a scripted call's media on a virtual clock over an emulated network.
+    Simulate(cli::simulate::SimulateArgs),
 }
 
 fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
-        Command::Simulate {
-            lossy,
-            seed,
-            verbose,
-        } => simulate(lossy, seed, verbose),
+    cli::init_logging();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(cli::serve::serve(args)),
+        Command::Call(args) => runtime.block_on(cli::call::run(args)),
+        Command::Models { action } => cli::models::run(action),
+        Command::Simulate(args) => cli::simulate::run(args),
     }
-}
-
-fn simulate(lossy: bool, seed: u64, verbose: bool) -> anyhow::Result<()> {
-    let mut scenario = Scenario::two_questions();
-    if lossy {
-        scenario.uplink = NetemConfig::lossy(seed);
-    } else {
-        scenario.uplink.seed = seed;
-    }
-    let started = Instant::now();
-    let report = run(&scenario).context("simulated call failed")?;
-    let cpu = started.elapsed();
-    let call_length: Duration = report.stt_frames as u32 * dialtone_media::FRAME;
-    println!(
-        "simulated {:.1} s call, uplink {}",
-        call_length.as_secs_f64(),
-        if lossy { "lossy" } else { "clean" }
-    );
-    for (t, event) in &report.events {
-        let interesting = !matches!(
-            event,
-            dialtone_media::MediaEvent::Mark { .. }
-                | dialtone_media::MediaEvent::SpeechStopped { .. }
-        );
-        if verbose || interesting {
-            println!("  {:>7.3} s  {event:?}", t.as_secs_f64());
-        }
-    }
-    let truth = scenario.speech_truth();
-    for (i, (start, end)) in truth.iter().enumerate() {
-        println!(
-            "  caller utterance {}: {:.3} s - {:.3} s",
-            i + 1,
-            start.as_secs_f64(),
-            end.as_secs_f64()
-        );
-    }
-    println!("counters: {:#?}", report.stats);
-    println!(
-        "packets to caller {}, STT frames {}, uplink lost {}",
-        report.packets_to_caller, report.stt_frames, report.uplink_lost
-    );
-    println!(
-        "wall time {:.1} ms for {} frames: {:.2} us per 20 ms frame (including the simulated caller and network)",
-        cpu.as_secs_f64() * 1e3,
-        report.stt_frames,
-        cpu.as_secs_f64() * 1e6 / report.stt_frames.max(1) as f64
-    );
-    Ok(())
 }

@@ -137,6 +137,37 @@ impl Resampler {
     }
 }
 
+/// Resamples a whole clip (any length), compensating the filter delay so the output lines up with the
+/// input. For files and tests; calls use [`Resampler`] frame by frame.
+pub fn resample_clip(
+    pcm: &crate::audio::Pcm,
+    to: SampleRate,
+) -> Result<crate::audio::Pcm, ResampleError> {
+    let from = pcm.rate();
+    let mut r = Resampler::new(from, to)?;
+    let (n_in, n_out) = (from.frame_samples(), to.frame_samples());
+    let delay = r.delay().samples() as usize;
+    let wanted = (pcm.len() as u64 * u64::from(to.hz()) / u64::from(from.hz())) as usize;
+    let mut out = Vec::with_capacity(wanted + delay + 2 * n_out);
+    let mut frame_out = vec![0i16; n_out];
+    let mut frame_in = vec![0i16; n_in];
+    // One extra silent frame per delay's worth flushes the filter's tail.
+    let frames = pcm.len().div_ceil(n_in) + delay.div_ceil(n_out) + 1;
+    for i in 0..frames {
+        let start = (i * n_in).min(pcm.len());
+        let chunk = &pcm.samples()[start..(start + n_in).min(pcm.len())];
+        frame_in[..chunk.len()].copy_from_slice(chunk);
+        frame_in[chunk.len()..].fill(0);
+        r.process(&frame_in, &mut frame_out)?;
+        out.extend_from_slice(&frame_out);
+    }
+    let end = (delay + wanted).min(out.len());
+    Ok(crate::audio::Pcm::new(
+        to,
+        out[delay.min(end)..end].to_vec(),
+    ))
+}
+
 fn check_len(expected: usize, got: usize) -> Result<(), ResampleError> {
     if expected == got {
         Ok(())

@@ -206,10 +206,15 @@ where
                     Phase::AwaitingAnswer { since } if had_audio => {
                         rec.latencies[index] = Some(now - since);
                         index += 1;
-                        if index >= utterances.len() {
-                            hang_up_at = Some(now + linger);
-                        }
                         Phase::Listening { heard: FRAME, quiet: Duration::ZERO }
+                    }
+                    Phase::Listening { heard, quiet } if index >= utterances.len() => {
+                        // All said and answered: hang up once the agent has been quiet for `linger`.
+                        let quiet = if had_audio { Duration::ZERO } else { quiet + FRAME };
+                        if quiet >= linger && hang_up_at.is_none() {
+                            hang_up_at = Some(now);
+                        }
+                        Phase::Listening { heard, quiet }
                     }
                     Phase::Listening { heard, quiet } if index < utterances.len() => {
                         let (heard, quiet) = if had_audio { (heard + FRAME, Duration::ZERO) } else { (heard, quiet + FRAME) };
@@ -228,7 +233,34 @@ where
     if let Some(s) = span_start {
         rec.agent_spans.push((s, rec.heard.len()));
     }
+    rec.agent_spans = merge_spans(&rec.agent_spans, 8 * 400);
     rec.protocol_errors = std::mem::take(&mut peer.protocol_errors);
     rec.marks = peer.marks;
     Ok(rec)
+}
+
+/// Joins spans separated by less than `gap` samples: real-time pacing on both sides can leave the
+/// caller's playout empty for a frame mid-sentence, which is not the agent falling silent.
+fn merge_spans(spans: &[(usize, usize)], gap: usize) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for &(s, e) in spans {
+        match out.last_mut() {
+            Some(last) if s - last.1 < gap => last.1 = e,
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_spans_merge() {
+        assert_eq!(
+            merge_spans(&[(0, 100), (150, 300), (5_000, 6_000)], 1_000),
+            vec![(0, 300), (5_000, 6_000)]
+        );
+    }
 }

@@ -7,6 +7,6 @@ pub mod agent;
 pub mod backend;
 pub mod call;
 pub mod dialogue;
-pub mod http;
 pub mod engines;
+pub mod http;
 pub mod stream;

@@ -161,6 +161,26 @@ fn delay_is_within_budget_and_as_reported() {
 }
 
 #[test]
+fn clips_keep_their_length_and_alignment() {
+    // A click at 0.25 s stays at 0.25 s.
+    let mut samples = vec![0i16; 16_000];
+    samples[4_000] = 20_000;
+    let clip = crate::audio::Pcm::new(SampleRate::HZ_16000, samples);
+    let out = resample_clip(&clip, SampleRate::HZ_8000).unwrap();
+    assert_eq!(out.len(), 8_000);
+    let peak = out
+        .samples()
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, v)| v.unsigned_abs())
+        .unwrap()
+        .0;
+    assert!(peak.abs_diff(2_000) <= 1, "peak at {peak}");
+    let up = resample_clip(&out, SampleRate::HZ_16000).unwrap();
+    assert_eq!(up.len(), 16_000);
+}
+
+#[test]
 fn same_rate_passes_through() {
     let mut r = Resampler::new(SampleRate::HZ_8000, SampleRate::HZ_8000).unwrap();
     let input: Vec<i16> = (0..160).map(|i| i * 7).collect();

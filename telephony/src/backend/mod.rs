@@ -7,6 +7,7 @@
 pub mod fake;
 pub mod flite;
 pub mod receptionist;
+pub mod whisper;
 
 use std::fmt;
 use std::pin::Pin;

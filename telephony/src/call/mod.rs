@@ -240,6 +240,19 @@ where
     };
     let _ = outgoing.close().await;
     st.report.end = end;
+    for (i, turn) in st.report.turns.iter().enumerate() {
+        let l = turn.latency();
+        info!(
+            turn = i + 1,
+            end_of_turn_ms = l.end_of_turn_ms,
+            stt_final_ms = l.stt_final_ms,
+            first_text_ms = l.first_text_ms,
+            first_audio_ms = l.first_audio_ms,
+            first_frame_ms = l.first_frame_ms,
+            decision_to_frame_ms = l.decision_to_frame_ms,
+            "turn latency after end of speech"
+        );
+    }
     info!(end = ?end, turns = st.report.turns.len(), "call ended");
     st.report
 }

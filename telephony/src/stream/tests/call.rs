@@ -365,13 +365,13 @@ fn bad_messages_are_errors_and_the_call_goes_on() {
         (TWILIO_START, "started"),
     ] {
         let result = call.message(text);
-        let ok = match (check, &result) {
-            ("json", Err(StreamError::Json(_))) => true,
-            ("missing", Err(StreamError::MissingField(_))) => true,
-            ("payload", Err(StreamError::BadPayload(_))) => true,
-            ("started", Err(StreamError::AlreadyStarted)) => true,
-            _ => false,
-        };
+        let ok = matches!(
+            (check, &result),
+            ("json", Err(StreamError::Json(_)))
+                | ("missing", Err(StreamError::MissingField(_)))
+                | ("payload", Err(StreamError::BadPayload(_)))
+                | ("started", Err(StreamError::AlreadyStarted))
+        );
         assert!(ok, "{text:?} gave {result:?}");
     }
     let huge = format!(

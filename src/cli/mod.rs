@@ -1,0 +1,17 @@
+//! The subcommands of the `dialtone` binary.
+
+pub mod call;
+pub mod models;
+pub mod serve;
+pub mod simulate;
+
+/// Logs to stderr; `RUST_LOG` overrides the default (`info` for Dialtone, `warn` for the rest).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("warn,dialtone=info,dialtone_telephony=info")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
