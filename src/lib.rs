@@ -4,5 +4,6 @@
 //! share.
 
 pub mod defaults;
+pub mod loadtest;
 pub mod sim;
 pub mod softphone;

@@ -29,6 +29,8 @@ enum Command {
     },
     /// Run a scripted call's media on a virtual clock over an emulated network.
     Simulate(cli::simulate::SimulateArgs),
+    /// Many concurrent carrier calls with instant fake backends: the runtime's own capacity.
+    Loadtest(cli::loadtest::LoadtestArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -42,5 +44,6 @@ fn main() -> anyhow::Result<()> {
         Command::Call(args) => runtime.block_on(cli::call::run(args)),
         Command::Models { action } => cli::models::run(action),
         Command::Simulate(args) => cli::simulate::run(args),
+        Command::Loadtest(args) => runtime.block_on(cli::loadtest::run(args)),
     }
 }

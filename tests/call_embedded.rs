@@ -56,7 +56,9 @@ async fn saturday_hours_are_answered_in_speech() {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move {
+        axum::serve(dialtone_telephony::http::media_listener(listener), app).await
+    });
 
     let question = espeak("What time do you open on Saturday?");
     let rec = call(

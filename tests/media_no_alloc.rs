@@ -1,50 +1,19 @@
 //! Per-frame work allocates nothing in steady state: a counting global allocator watches a full-duplex
 //! call (caller RTP in through reordering, agent audio out, VAD, turn-taking, barge-in) for 1,000 frames.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+mod common;
+
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use common::{ALLOCATIONS, COUNTING, LIVE};
 use dialtone::sim::signals::voiced;
 use dialtone_media::codec::{Codec, Encoder};
 use dialtone_media::rtp::RtpSender;
 use dialtone_media::{CallMedia, CallMediaConfig, FRAME, Input, Output, SampleRate, TurnId};
 
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-/// Bytes currently allocated by this process (all threads).
-static LIVE: AtomicI64 = AtomicI64::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        LIVE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: common::Counting = common::Counting;
 
 /// Heap one call's media holds once running: a budget for many thousands of calls per node. The
 /// resampler's filter tables are shared between calls, so a second call costs less than the first.

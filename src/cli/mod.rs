@@ -1,6 +1,7 @@
 //! The subcommands of the `dialtone` binary.
 
 pub mod call;
+pub mod loadtest;
 pub mod models;
 pub mod serve;
 pub mod simulate;

@@ -55,7 +55,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!(
         "  try it: dialtone call --url ws://{addr}/streams/twilio --say \"What time do you open on Saturday?\""
     );
-    axum::serve(listener, app)
+    axum::serve(dialtone_telephony::http::media_listener(listener), app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

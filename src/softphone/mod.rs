@@ -78,7 +78,7 @@ pub async fn call(
     linger: Duration,
     limit: Duration,
 ) -> anyhow::Result<CallRecording> {
-    let (socket, _) = tokio_tungstenite::connect_async(url)
+    let (socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
         .await
         .with_context(|| format!("cannot connect to {url}"))?;
     let (tx, rx) = socket.split();

@@ -15,6 +15,20 @@ use tracing::{Instrument, info_span};
 use crate::call::{CallDeps, CallReport, WsMessage, run_stream_call};
 use crate::stream::{Carrier, twiml};
 
+/// A listener for media traffic: Nagle's algorithm off on every accepted socket. Media frames are small
+/// writes every 20 ms; with Nagle on, they wait for the peer's delayed ACK and go out in pairs, 20-40 ms
+/// late.
+pub fn media_listener(
+    listener: tokio::net::TcpListener,
+) -> impl axum::serve::Listener<Io = tokio::net::TcpStream, Addr = std::net::SocketAddr> {
+    use axum::serve::ListenerExt as _;
+    listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not disable Nagle on a media socket");
+        }
+    })
+}
+
 /// Where finished calls are reported (the API stores transcripts; tests collect them).
 pub type ReportSink = Arc<dyn Fn(CallReport) + Send + Sync>;
 
@@ -45,11 +59,21 @@ pub fn stream_routes(
 }
 
 async fn twilio_stream(ws: WebSocketUpgrade, State(state): State<StreamState>) -> Response {
-    ws.on_upgrade(move |socket| serve_socket(socket, Carrier::Twilio, state))
+    sized(ws).on_upgrade(move |socket| serve_socket(socket, Carrier::Twilio, state))
 }
 
 async fn telnyx_stream(ws: WebSocketUpgrade, State(state): State<StreamState>) -> Response {
-    ws.on_upgrade(move |socket| serve_socket(socket, Carrier::Telnyx, state))
+    sized(ws).on_upgrade(move |socket| serve_socket(socket, Carrier::Telnyx, state))
+}
+
+/// Carrier messages are small (a 20 ms frame is ~300 bytes of JSON): small socket buffers keep a call's
+/// memory low, and a message limit stops a peer from making us buffer megabytes.
+fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
+        .max_write_buffer_size(256 * 1024)
+        .max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024)
 }
 
 async fn serve_socket(socket: WebSocket, carrier: Carrier, state: StreamState) {

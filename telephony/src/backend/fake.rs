@@ -85,16 +85,22 @@ impl SttSession for ScriptedSession {
     }
 }
 
-/// A synthesiser that answers at once with 60 ms of speech-like audio per word, in 100 ms chunks.
-#[derive(Debug, Clone, Copy)]
+/// A synthesiser that answers at once with 60 ms of speech-like audio per word, in 100 ms chunks. The
+/// audio is generated once, so a request costs a copy, not a synthesis: load tests measure the runtime.
+#[derive(Debug, Clone)]
 pub struct InstantTts {
     rate: SampleRate,
+    voice: Arc<Vec<i16>>,
 }
 
 impl InstantTts {
     /// Audio at `rate`.
     pub fn new(rate: SampleRate) -> Self {
-        Self { rate }
+        let ten_seconds = rate.hz() as usize * 10;
+        Self {
+            rate,
+            voice: Arc::new(voiced(rate, 115.0, ten_seconds, 0)),
+        }
     }
 }
 
@@ -106,7 +112,7 @@ impl TtsProvider for InstantTts {
     fn synthesize(&self, text: &str) -> TtsStream {
         let words = text.split_whitespace().count().max(1);
         let total = self.rate.samples_in(std::time::Duration::from_millis(60)) as usize * words;
-        let audio = voiced(self.rate, 115.0, total, 0);
+        let audio = &self.voice[..total.min(self.voice.len())];
         let chunk = self.rate.samples_in(std::time::Duration::from_millis(100)) as usize;
         let rate = self.rate;
         let chunks: Vec<Result<Pcm, BackendError>> = audio

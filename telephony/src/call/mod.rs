@@ -107,6 +107,8 @@ pub struct CallReport {
     pub actions: Vec<Action>,
     /// How it ended.
     pub end: CallEnd,
+    /// The media engine's counters at the end (jitter buffer, packets, skipped ticks), when media started.
+    pub media: Option<dialtone_media::call_media::CallMediaStats>,
 }
 
 fn now() -> Instant {
@@ -169,6 +171,7 @@ where
             turns: Vec::new(),
             actions: Vec::new(),
             end: CallEnd::TransportClosed,
+            media: None,
         },
         vad_stop,
     };
@@ -240,6 +243,7 @@ where
     };
     let _ = outgoing.close().await;
     st.report.end = end;
+    st.report.media = session.media().map(|m| m.stats());
     for (i, turn) in st.report.turns.iter().enumerate() {
         let l = turn.latency();
         info!(

@@ -1,0 +1,93 @@
+//! A call ends cleanly and frees everything: after 1,000 sequential calls (start, some audio, carrier
+//! `stop`; and every tenth one closed abruptly instead), no task is left running and the heap is back
+//! where it was.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dialtone::softphone::CarrierPeer;
+use dialtone_media::{CallMediaConfig, SampleRate};
+use dialtone_telephony::agent::load_agents_dir;
+use dialtone_telephony::backend::fake::{InstantTts, ScriptedStt};
+use dialtone_telephony::backend::receptionist::ReceptionistProvider;
+use dialtone_telephony::call::{CallDeps, StaticDirectory, WsMessage, run_stream_call};
+use dialtone_telephony::stream::Carrier;
+use futures_util::{sink, stream};
+use tokio::sync::mpsc;
+
+#[global_allocator]
+static GLOBAL: common::Counting = common::Counting;
+
+async fn one_call(deps: Arc<CallDeps>, abrupt: bool) {
+    let (to_server, from_client) = mpsc::unbounded_channel::<WsMessage>();
+    let (to_client, mut from_server) = mpsc::unbounded_channel::<String>();
+    let server_in = stream::unfold(from_client, |mut rx| async move {
+        rx.recv().await.map(|m| (m, rx))
+    });
+    let server_out = sink::unfold(to_client, |tx, text: String| async move {
+        tx.send(text)
+            .map_err(|_| std::io::Error::other("client gone"))?;
+        Ok::<_, std::io::Error>(tx)
+    });
+    let server = tokio::spawn(run_stream_call(
+        Carrier::Twilio,
+        Box::pin(server_in),
+        Box::pin(server_out),
+        deps,
+    ));
+    let mut peer = CarrierPeer::new("CAleak", "MZleak");
+    for m in peer.opening("+15035550142", "+15035550123") {
+        let _ = to_server.send(WsMessage::Text(m));
+    }
+    for _ in 0..10 {
+        let _ = to_server.send(WsMessage::Text(peer.media(&[0; 160])));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        while let Ok(text) = from_server.try_recv() {
+            for echo in peer.on_server_message(&text) {
+                let _ = to_server.send(WsMessage::Text(echo));
+            }
+        }
+    }
+    if abrupt {
+        drop(to_server);
+    } else {
+        let _ = to_server.send(WsMessage::Text(peer.stop()));
+    }
+    let report = server.await.expect("the call loop ends");
+    assert!(report.agent_id.is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_thousand_calls_leave_nothing_behind() {
+    let agents = load_agents_dir(std::path::Path::new("agents")).expect("agents");
+    let deps = Arc::new(CallDeps {
+        directory: Arc::new(StaticDirectory::new(agents)),
+        stt: Arc::new(ScriptedStt::new(
+            SampleRate::HZ_16000,
+            std::iter::empty::<String>(),
+        )),
+        tts: Arc::new(InstantTts::new(SampleRate::HZ_22050)),
+        dialogue: Arc::new(ReceptionistProvider),
+        media: CallMediaConfig::pcmu(),
+    });
+    // Warm up: shared filter tables, lazily built statics, runtime buffers.
+    for i in 0..20 {
+        one_call(Arc::clone(&deps), i % 10 == 9).await;
+    }
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let tasks_before = metrics.num_alive_tasks();
+    let heap_before = common::live_bytes();
+    for i in 0..1_000 {
+        one_call(Arc::clone(&deps), i % 10 == 9).await;
+    }
+    let tasks_after = metrics.num_alive_tasks();
+    let heap_after = common::live_bytes();
+    assert_eq!(tasks_after, tasks_before, "tasks left running");
+    let growth = heap_after - heap_before;
+    assert!(
+        growth < 64 * 1024,
+        "heap grew {growth} bytes over 1,000 calls"
+    );
+}
