@@ -614,3 +614,30 @@ mod garbage {
         }
     }
 }
+
+#[tokio::test]
+async fn a_stalled_stream_times_out_as_a_failure() {
+    let (_server, config) = Server::start(vec![Answer {
+        status: StatusCode::OK,
+        chunks: vec![b"data: {\"choices\":[{\"delta\":{\"content\":\"One. Two\"}}]}\n\n".to_vec()],
+        hang: true,
+        when: None,
+    }])
+    .await;
+    let config = OpenAiConfig {
+        timeout: Duration::from_millis(300),
+        ..config
+    };
+    let chat = OpenAiChat::new(config).unwrap();
+    let parts = collect(chat.start(agent(), None).respond("Count", None)).await;
+    match &parts[..] {
+        [
+            Ok(ReplyPart::Say(one)),
+            Err(BackendError::Failed { reason, .. }),
+        ] => {
+            assert_eq!(one, "One.");
+            assert!(reason.contains("no answer"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
