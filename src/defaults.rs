@@ -6,31 +6,87 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use dialtone_media::CallMediaConfig;
 use dialtone_telephony::agent::load_agents_dir;
-use dialtone_telephony::backend::TtsProvider;
 use dialtone_telephony::backend::flite::FliteTts;
+use dialtone_telephony::backend::openai::{OpenAiChat, OpenAiConfig, OpenAiStt, OpenAiTts};
 use dialtone_telephony::backend::receptionist::ReceptionistProvider;
 use dialtone_telephony::backend::whisper::WhisperStt;
+use dialtone_telephony::backend::{DialogueProvider, SttProvider, TtsProvider};
 use dialtone_telephony::call::{CallDeps, StaticDirectory};
 use dialtone_telephony::engines::models;
 
+/// Which provider serves each role; the defaults are the embedded, offline ones.
+#[derive(Debug, Clone)]
+pub struct ProviderChoice {
+    /// `embedded` (whisper.cpp) or `openai` (any OpenAI-compatible `/audio/transcriptions`).
+    pub stt: String,
+    /// `receptionist` (the built-in policy) or `openai` (any OpenAI-compatible `/chat/completions`).
+    pub llm: String,
+    /// `flite` or `openai` (any OpenAI-compatible `/audio/speech`).
+    pub tts: String,
+    /// flite voice.
+    pub voice: String,
+}
+
+impl Default for ProviderChoice {
+    fn default() -> Self {
+        Self {
+            stt: "embedded".into(),
+            llm: "receptionist".into(),
+            tts: "flite".into(),
+            voice: "slt".into(),
+        }
+    }
+}
+
 /// The embedded providers, loaded once for the whole process.
 pub fn embedded_deps(agents: &Path, voice: &str) -> anyhow::Result<CallDeps> {
+    build_deps(
+        agents,
+        &ProviderChoice {
+            voice: voice.into(),
+            ..ProviderChoice::default()
+        },
+    )
+}
+
+/// The providers named in `choice`, loaded once for the whole process. OpenAI-compatible ones read
+/// `OPENAI_BASE_URL` and `OPENAI_API_KEY`.
+pub fn build_deps(agents: &Path, choice: &ProviderChoice) -> anyhow::Result<CallDeps> {
     let agents = load_agents_dir(agents)
         .with_context(|| format!("cannot load agents from {}", agents.display()))?;
     if agents.is_empty() {
         bail!("no agent files found; add one (see agents/bright-smile-dental.toml)");
     }
-    let cache = models::default_cache_dir()?;
-    let paths = models::locate(&cache)
-        .context("speech models are not installed: run `dialtone models install`")?;
-    let stt = WhisperStt::start(&paths.whisper)?;
-    let tts = FliteTts::new(voice);
-    tts.check()?;
+    let openai = OpenAiConfig::from_env();
+    let stt: Arc<dyn SttProvider> = match choice.stt.as_str() {
+        "embedded" => {
+            let cache = models::default_cache_dir()?;
+            let paths = models::locate(&cache)
+                .context("speech models are not installed: run `dialtone models install`")?;
+            Arc::new(WhisperStt::start(&paths.whisper)?)
+        }
+        "openai" => Arc::new(OpenAiStt::new(openai.clone())?),
+        other => bail!("unknown STT provider {other:?} (embedded, openai)"),
+    };
+    let tts: Arc<dyn TtsProvider> = match choice.tts.as_str() {
+        "flite" => {
+            let tts = FliteTts::new(&choice.voice);
+            tts.check()?;
+            Arc::new(tts)
+        }
+        "openai" => Arc::new(OpenAiTts::new(openai.clone())?),
+        other => bail!("unknown TTS provider {other:?} (flite, openai)"),
+    };
+    let dialogue: Arc<dyn DialogueProvider> = match choice.llm.as_str() {
+        "receptionist" => Arc::new(ReceptionistProvider),
+        "openai" => Arc::new(OpenAiChat::new(openai)?),
+        other => bail!("unknown dialogue provider {other:?} (receptionist, openai)"),
+    };
     Ok(CallDeps {
         directory: Arc::new(StaticDirectory::new(agents)),
-        stt: Arc::new(stt),
-        tts: Arc::new(tts) as Arc<dyn TtsProvider>,
-        dialogue: Arc::new(ReceptionistProvider),
+        stt,
+        tts,
+        dialogue,
         media: CallMediaConfig::pcmu(),
     })
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use axum::routing::get;
-use dialtone::defaults::embedded_deps;
+use dialtone::defaults::{ProviderChoice, build_deps};
 use dialtone_telephony::http::stream_routes;
 use tracing::info;
 
@@ -30,11 +30,26 @@ pub struct ServeArgs {
     /// flite voice for the agent (`slt`, `kal16`, `awb`, `rms`).
     #[arg(long, env = "DIALTONE_VOICE", default_value = "slt")]
     pub voice: String,
+    /// Speech recognition: `embedded` (whisper.cpp) or `openai` (OPENAI_BASE_URL, OPENAI_API_KEY).
+    #[arg(long, env = "DIALTONE_STT", default_value = "embedded")]
+    pub stt: String,
+    /// Dialogue: `receptionist` (built-in, no model) or `openai` (any OpenAI-compatible chat server).
+    #[arg(long, env = "DIALTONE_LLM", default_value = "receptionist")]
+    pub llm: String,
+    /// Speech synthesis: `flite` or `openai`.
+    #[arg(long, env = "DIALTONE_TTS", default_value = "flite")]
+    pub tts: String,
 }
 
 /// Runs the server until Ctrl-C.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let deps = Arc::new(embedded_deps(&args.agents, &args.voice)?);
+    let choice = ProviderChoice {
+        stt: args.stt.clone(),
+        llm: args.llm.clone(),
+        tts: args.tts.clone(),
+        voice: args.voice.clone(),
+    };
+    let deps = Arc::new(build_deps(&args.agents, &choice)?);
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(stream_routes(
