@@ -107,7 +107,12 @@ async fn caller(
     length: Duration,
     audio: Arc<CallerAudio>,
 ) -> anyhow::Result<CallerStats> {
-    let (socket, _) = tokio_tungstenite::connect_async_with_config(&url, None, true).await?;
+    let (socket, _) = tokio_tungstenite::connect_async_with_config(
+        &url,
+        Some(crate::softphone::small_socket_buffers()),
+        true,
+    )
+    .await?;
     let (mut tx, mut rx) = socket.split();
     let stream_sid = format!("MZload{index:026}");
     let start = serde_json::json!({

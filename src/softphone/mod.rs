@@ -15,6 +15,14 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 
+/// Client socket buffers sized for carrier messages. tungstenite grows its read buffer by this many
+/// zeroed bytes per read, so its 128 KiB default turned each 300-byte message into a 128 KiB memset.
+pub fn small_socket_buffers() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+}
+
 /// One thing the caller says.
 #[derive(Debug, Clone)]
 pub struct Utterance {
@@ -78,9 +86,10 @@ pub async fn call(
     linger: Duration,
     limit: Duration,
 ) -> anyhow::Result<CallRecording> {
-    let (socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
-        .await
-        .with_context(|| format!("cannot connect to {url}"))?;
+    let (socket, _) =
+        tokio_tungstenite::connect_async_with_config(url, Some(small_socket_buffers()), true)
+            .await
+            .with_context(|| format!("cannot connect to {url}"))?;
     let (tx, rx) = socket.split();
     let tx = tx.with(|text: String| async move {
         Ok::<_, tokio_tungstenite::tungstenite::Error>(Message::Text(text.into()))
