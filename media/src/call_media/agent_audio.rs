@@ -118,6 +118,14 @@ impl AgentAudio {
         self.paused = paused;
     }
 
+    /// A frame would be taken now (same rule as [`AgentAudio::take_frame`]).
+    pub(crate) fn frame_ready(&self, frame: usize) -> bool {
+        !self.paused
+            && !self.interrupted
+            && !self.samples.is_empty()
+            && (self.samples.len() >= frame || self.ended)
+    }
+
     /// Fills `out` with the next frame of agent audio. A partial frame (zero-padded) goes out only at the
     /// end of a turn; mid-turn, a TTS that has not caught up yet leaves a gap rather than a clipped word.
     /// Returns the samples of agent audio taken, or `None` when there is nothing to send.

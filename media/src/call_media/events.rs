@@ -120,7 +120,8 @@ pub struct CallMediaStats {
     pub tx_packets: u64,
     /// Agent audio chunks dropped as stale (an older or interrupted turn).
     pub stale_agent_chunks: u64,
-    /// 20 ms ticks skipped because the call loop fell more than the backlog behind.
+    /// 20 ms ticks skipped because the call loop fell more than the backlog behind, counted per direction
+    /// (caller side and agent side).
     pub skipped_ticks: u64,
     /// The jitter buffer's counters.
     pub jitter: JitterStats,

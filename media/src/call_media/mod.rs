@@ -190,7 +190,13 @@ pub struct CallMedia {
     tx: SlotRing<u8, TxMeta>,
     stt: SlotRing<i16, ()>,
     lent: Option<Lent>,
-    next_tick: Instant,
+    /// The caller side's 20 ms grid: jitter-buffer playout, VAD, turn-taking, STT.
+    next_rx: Instant,
+    /// The agent side's next frame, on its own grid. `None` while nothing is being sent (transports that
+    /// send nothing when quiet): the next talkspurt then starts at once instead of waiting for a tick.
+    next_tx: Option<Instant>,
+    /// When the agent side went idle, to advance the RTP clock across the gap.
+    tx_idle_since: Option<Instant>,
     stats: CallMediaStats,
 }
 
@@ -252,7 +258,9 @@ impl CallMedia {
             tx: SlotRing::new(BACKLOG, packet_bytes),
             stt: SlotRing::new(BACKLOG, config.stt_rate.frame_samples()),
             lent: None,
-            next_tick: now,
+            next_rx: now,
+            next_tx: config.send_silence.then_some(now),
+            tx_idle_since: (!config.send_silence).then_some(now),
             stats: CallMediaStats::default(),
             config,
         })
@@ -278,6 +286,12 @@ impl CallMedia {
 
     /// Handles one input received at `now`. Errors concern that input only; the call goes on.
     pub fn handle_input(&mut self, input: Input<'_>, now: Instant) -> Result<(), MediaError> {
+        let result = self.dispatch_input(input, now);
+        self.wake_tx(now);
+        result
+    }
+
+    fn dispatch_input(&mut self, input: Input<'_>, now: Instant) -> Result<(), MediaError> {
         match input {
             Input::Rtp(bytes) => self.on_rtp(bytes, now),
             Input::Payload {
@@ -397,18 +411,67 @@ impl CallMedia {
         Ok(())
     }
 
-    /// Runs every 20 ms tick due at `now`.
+    /// Runs every tick due at `now`, caller and agent side in time order, so a pause decided on a caller
+    /// tick holds the agent's audio from the next agent tick on.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while self.next_tick <= now {
-            let tick = self.next_tick;
-            self.next_tick += FRAME;
-            if self.tx.is_full() || self.stt.is_full() {
-                self.stats.skipped_ticks += 1;
-                continue;
+        loop {
+            self.wake_tx(now);
+            let rx_due = self.next_rx <= now;
+            let tx_due = self.next_tx.is_some_and(|t| t <= now);
+            match (rx_due, tx_due) {
+                (false, false) => break,
+                (true, false) => self.run_rx_tick(),
+                (false, true) => self.run_tx_tick(),
+                (true, true) => {
+                    if self.next_tx.is_some_and(|t| t < self.next_rx) {
+                        self.run_tx_tick();
+                    } else {
+                        self.run_rx_tick();
+                    }
+                }
             }
-            self.caller_tick(tick);
-            self.agent_tick();
         }
+    }
+
+    fn run_rx_tick(&mut self) {
+        let tick = self.next_rx;
+        self.next_rx += FRAME;
+        if self.stt.is_full() {
+            self.stats.skipped_ticks += 1;
+            return;
+        }
+        self.caller_tick(tick);
+    }
+
+    fn run_tx_tick(&mut self) {
+        let Some(tick) = self.next_tx else {
+            return;
+        };
+        self.next_tx = Some(tick + FRAME);
+        if self.tx.is_full() {
+            self.stats.skipped_ticks += 1;
+            return;
+        }
+        self.agent_tick(tick);
+    }
+
+    /// Starts the agent side at `now` when it is idle and has something to send.
+    fn wake_tx(&mut self, now: Instant) {
+        if self.next_tx.is_some() {
+            return;
+        }
+        let ready = self.dtmf_tx.is_active() || self.agent.frame_ready(self.agent_frame.len());
+        if !ready {
+            return;
+        }
+        if let Some(since) = self.tx_idle_since.take() {
+            // The RTP clock runs on through silence that is not sent.
+            let clock =
+                SampleRate::new(self.config.codec.clock_rate()).unwrap_or(SampleRate::HZ_8000);
+            let gap = clock.samples_in(now.saturating_duration_since(since));
+            self.rtp.advance_timestamp(gap as u32);
+        }
+        self.next_tx = Some(now);
     }
 
     /// The next thing to do. Call until it returns [`Output::Timeout`].
@@ -438,7 +501,11 @@ impl CallMedia {
                 telephone_event: meta.telephone_event,
             });
         }
-        Output::Timeout(self.next_tick)
+        let next = match self.next_tx {
+            Some(tx) => tx.min(self.next_rx),
+            None => self.next_rx,
+        };
+        Output::Timeout(next)
     }
 
     fn caller_tick(&mut self, now: Instant) {
@@ -532,7 +599,7 @@ impl CallMedia {
         self.events.push_back(event);
     }
 
-    fn agent_tick(&mut self) {
+    fn agent_tick(&mut self, tick: Instant) {
         let clock_step = self.config.codec.clock_rate() / crate::audio::FRAMES_PER_SECOND;
         if self.dtmf_tx.is_active() {
             self.send_dtmf(clock_step);
@@ -555,11 +622,13 @@ impl CallMedia {
         let speaking = taken.is_some();
         if !speaking && !self.config.send_silence {
             if self.talking {
-                // The last agent frame went through the resampler's delay line; flush its tail next time.
+                // The last agent frame went through the resampler's delay line; start clean next time.
                 self.to_caller.reset();
             }
             self.talking = false;
-            self.rtp.advance_timestamp(clock_step);
+            // Nothing to send: idle until there is (see `wake_tx`).
+            self.next_tx = None;
+            self.tx_idle_since = Some(tick);
             return;
         }
         if !speaking {

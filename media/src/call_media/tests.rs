@@ -413,6 +413,40 @@ fn a_stalled_loop_skips_ticks_instead_of_bursting() {
     call.media.handle_timeout(call.now);
     call.drain();
     assert_eq!(call.sent.len(), BACKLOG);
-    assert_eq!(call.media.stats().skipped_ticks, 51 - BACKLOG as u64);
+    // Both directions skip what did not fit: 45 caller ticks and 45 agent ticks.
+    assert_eq!(call.media.stats().skipped_ticks, 2 * (51 - BACKLOG as u64));
     assert!(call.now >= call.start);
+}
+
+#[test]
+fn a_quiet_stream_starts_the_next_talkspurt_at_once() {
+    let mut call = Call::new(CallMediaConfig {
+        send_silence: false,
+        ..CallMediaConfig::pcmu()
+    });
+    call.step(None);
+    // Agent audio arrives 7 ms after a tick: the first frame goes out now, not at the next tick.
+    let arrival = call.now + Duration::from_millis(7);
+    call.media
+        .handle_input(
+            Input::AgentAudio {
+                turn: TurnId(1),
+                pcm: &tone_22k(441 * 3),
+                mark: None,
+            },
+            arrival,
+        )
+        .unwrap();
+    assert!(matches!(call.media.poll_output(), Output::Timeout(t) if t <= arrival));
+    call.media.handle_timeout(arrival);
+    let (marker, timestamp) = loop {
+        match call.media.poll_output() {
+            Output::ToCaller(frame) => break (frame.marker, frame.timestamp),
+            Output::Timeout(t) => panic!("no frame at {arrival:?}; next deadline {t:?}"),
+            _ => {}
+        }
+    };
+    assert!(marker);
+    // The RTP clock ran on through the quiet 27 ms.
+    assert_eq!(timestamp, 216);
 }
