@@ -6,6 +6,7 @@
 
 pub mod fake;
 pub mod flite;
+pub mod piper;
 pub mod receptionist;
 pub mod whisper;
 
