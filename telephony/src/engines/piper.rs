@@ -334,4 +334,39 @@ mod tests {
             vec![0, 16_383, 32_767, 32_767, -32_768]
         );
     }
+
+    /// Latency and speed; run in release:
+    /// `cargo test --release -p dialtone-telephony piper_latency -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn engines_piper_latency() {
+        let Some((ort, piper, _)) = installed() else {
+            return;
+        };
+        onnx::init(&ort).unwrap();
+        let started = Instant::now();
+        let mut voice = PiperVoice::load(&piper.model, &piper.config).unwrap();
+        eprintln!("load: {:?}", started.elapsed());
+        voice.synthesize("Warm up.").unwrap();
+        let text = "Thanks for calling the clinic. On Saturday we are open from 9 AM to 1 PM, \
+                    and on weekdays from 8 to 6. Would you like to book an appointment?";
+        for _ in 0..3 {
+            let started = Instant::now();
+            let (mut first, mut audio) = (None, 0usize);
+            voice
+                .synthesize_clauses(text, |pcm| {
+                    first.get_or_insert((started.elapsed(), pcm.duration().as_duration()));
+                    audio += pcm.len();
+                    true
+                })
+                .unwrap();
+            let took = started.elapsed();
+            let secs = audio as f64 / f64::from(voice.rate().hz());
+            let (first, first_audio) = first.unwrap();
+            eprintln!(
+                "first clause {first:?} ({first_audio:?} of audio); all {secs:.2} s in {took:?}: RTF {:.3}",
+                took.as_secs_f64() / secs
+            );
+        }
+    }
 }
