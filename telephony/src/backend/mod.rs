@@ -7,6 +7,7 @@
 pub mod fake;
 pub mod flite;
 pub mod openai;
+pub mod piper;
 pub mod receptionist;
 pub mod whisper;
 

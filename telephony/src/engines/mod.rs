@@ -10,6 +10,9 @@ pub mod ct2_to_ggml;
 mod ggml_file;
 mod mel;
 pub mod models;
+pub mod onnx;
+pub mod phonemes;
+pub mod piper;
 pub mod whisper;
 
 pub use models::{ModelError, ModelPaths};

