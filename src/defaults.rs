@@ -8,6 +8,7 @@ use dialtone_media::CallMediaConfig;
 use dialtone_telephony::agent::load_agents_dir;
 use dialtone_telephony::backend::flite::FliteTts;
 use dialtone_telephony::backend::openai::{OpenAiChat, OpenAiConfig, OpenAiStt, OpenAiTts};
+use dialtone_telephony::backend::piper::PiperTts;
 use dialtone_telephony::backend::receptionist::ReceptionistProvider;
 use dialtone_telephony::backend::whisper::WhisperStt;
 use dialtone_telephony::backend::{DialogueProvider, SttProvider, TtsProvider};
@@ -21,7 +22,8 @@ pub struct ProviderChoice {
     pub stt: String,
     /// `receptionist` (the built-in policy) or `openai` (any OpenAI-compatible `/chat/completions`).
     pub llm: String,
-    /// `flite` or `openai` (any OpenAI-compatible `/audio/speech`).
+    /// `auto` (Piper when its models are installed, else flite), `piper`, `flite` or `openai` (any
+    /// OpenAI-compatible `/audio/speech`).
     pub tts: String,
     /// flite voice.
     pub voice: String,
@@ -32,21 +34,10 @@ impl Default for ProviderChoice {
         Self {
             stt: "embedded".into(),
             llm: "receptionist".into(),
-            tts: "flite".into(),
+            tts: "auto".into(),
             voice: "slt".into(),
         }
     }
-}
-
-/// The embedded providers, loaded once for the whole process.
-pub fn embedded_deps(agents: &Path, voice: &str) -> anyhow::Result<CallDeps> {
-    build_deps(
-        agents,
-        &ProviderChoice {
-            voice: voice.into(),
-            ..ProviderChoice::default()
-        },
-    )
 }
 
 /// The providers named in `choice`, loaded once for the whole process. OpenAI-compatible ones read
@@ -68,14 +59,43 @@ pub fn build_deps(agents: &Path, choice: &ProviderChoice) -> anyhow::Result<Call
         "openai" => Arc::new(OpenAiStt::new(openai.clone())?),
         other => bail!("unknown STT provider {other:?} (embedded, openai)"),
     };
+    let piper = || -> anyhow::Result<Option<PiperTts>> {
+        let paths = models::locate(&models::default_cache_dir()?)?;
+        match (paths.onnxruntime, paths.piper) {
+            (Some(runtime), Some(voice)) => Ok(Some(PiperTts::start(
+                &runtime,
+                &voice.model,
+                &voice.config,
+            )?)),
+            _ => Ok(None),
+        }
+    };
     let tts: Arc<dyn TtsProvider> = match choice.tts.as_str() {
+        "piper" => Arc::new(
+            piper()?.context("the Piper voice is not installed: run `dialtone models install`")?,
+        ),
+        "auto" => match piper() {
+            Ok(Some(p)) => Arc::new(p),
+            other => {
+                if let Err(e) = other {
+                    tracing::warn!(error = %e, "Piper voice unavailable; using flite");
+                } else {
+                    tracing::warn!(
+                        "Piper voice not installed; using flite (run `dialtone models install`)"
+                    );
+                }
+                let tts = FliteTts::new(&choice.voice);
+                tts.check()?;
+                Arc::new(tts)
+            }
+        },
         "flite" => {
             let tts = FliteTts::new(&choice.voice);
             tts.check()?;
             Arc::new(tts)
         }
         "openai" => Arc::new(OpenAiTts::new(openai.clone())?),
-        other => bail!("unknown TTS provider {other:?} (flite, openai)"),
+        other => bail!("unknown TTS provider {other:?} (auto, piper, flite, openai)"),
     };
     let dialogue: Arc<dyn DialogueProvider> = match choice.llm.as_str() {
         "receptionist" => Arc::new(ReceptionistProvider),

@@ -31,6 +31,12 @@ pub fn run(action: ModelsAction) -> anyhow::Result<()> {
             };
             let paths = models::install(&dir)?;
             println!("whisper tiny.en: {}", paths.whisper.display());
+            if let Some(piper) = &paths.piper {
+                println!("piper en_US-joe-medium: {}", piper.model.display());
+            }
+            if let Some(runtime) = &paths.onnxruntime {
+                println!("onnxruntime: {}", runtime.display());
+            }
         }
         ModelsAction::Status { dir } => {
             let dir = match dir {

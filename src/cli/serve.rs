@@ -36,8 +36,8 @@ pub struct ServeArgs {
     /// Dialogue: `receptionist` (built-in, no model) or `openai` (any OpenAI-compatible chat server).
     #[arg(long, env = "DIALTONE_LLM", default_value = "receptionist")]
     pub llm: String,
-    /// Speech synthesis: `flite` or `openai`.
-    #[arg(long, env = "DIALTONE_TTS", default_value = "flite")]
+    /// Speech synthesis: `auto` (Piper when installed, else flite), `piper`, `flite` or `openai`.
+    #[arg(long, env = "DIALTONE_TTS", default_value = "auto")]
     pub tts: String,
 }
 

@@ -291,14 +291,33 @@ mod tests {
             .unwrap();
         assert!(peak > 3_000, "too quiet: peak {peak}");
 
-        let pcm16 = dialtone_media::resample::resample_clip(&audio, SampleRate::HZ_16000).unwrap();
+        // Piper samples noise (noise_scale, noise_w), so each rendition differs a little and tiny.en
+        // mishears one now and then (seen once in 16 runs). The voice passes if one of three renditions
+        // is heard with all the facts; every transcript is printed.
         let mut engine = WhisperEngine::load(&whisper).unwrap();
-        let heard = engine.transcribe(pcm16.samples()).unwrap().to_lowercase();
-        eprintln!("whisper heard: {heard:?}");
-        assert!(heard.contains("saturday"), "{heard}");
-        assert!(heard.contains("open"), "{heard}");
-        assert!(heard.contains('9') || heard.contains("nine"), "{heard}");
-        assert!(heard.contains('1') || heard.contains("one"), "{heard}");
+        let understood = |heard: &str| {
+            heard.contains("saturday")
+                && heard.contains("open")
+                && (heard.contains('9') || heard.contains("nine"))
+                && (heard.contains('1') || heard.contains("one"))
+        };
+        let mut heard_all = Vec::new();
+        let mut rendition = audio;
+        for attempt in 0..3 {
+            if attempt > 0 {
+                rendition = voice.synthesize(text).unwrap();
+            }
+            let pcm16 =
+                dialtone_media::resample::resample_clip(&rendition, SampleRate::HZ_16000).unwrap();
+            let heard = engine.transcribe(pcm16.samples()).unwrap().to_lowercase();
+            eprintln!("whisper heard: {heard:?}");
+            let ok = understood(&heard);
+            heard_all.push(heard);
+            if ok {
+                break;
+            }
+        }
+        assert!(heard_all.iter().any(|h| understood(h)), "{heard_all:?}");
     }
 
     #[test]
