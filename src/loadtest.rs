@@ -46,22 +46,28 @@ pub struct StepResult {
     pub rss_per_call_kib: f64,
 }
 
+/// Call dependencies with instant fake speech backends (the recogniser hears `script` in order, then
+/// "hello") and the real receptionist over the agents in `agents`: the runtime without the engines.
+pub fn fake_deps(agents: &std::path::Path, script: &[&str]) -> anyhow::Result<CallDeps> {
+    let agents = load_agents_dir(agents).context("cannot load agents")?;
+    Ok(CallDeps {
+        directory: Arc::new(StaticDirectory::new(agents)),
+        stt: Arc::new(ScriptedStt::new(
+            SampleRate::HZ_16000,
+            script.iter().map(|s| (*s).to_owned()),
+        )),
+        tts: Arc::new(InstantTts::new(SampleRate::HZ_22050)),
+        dialogue: Arc::new(ReceptionistProvider),
+        media: CallMediaConfig::pcmu(),
+    })
+}
+
 /// Starts an in-process server with instant backends and the agents in `agents`; returns its address.
 pub async fn start_server(
     agents: &std::path::Path,
     reports: Arc<Mutex<Vec<CallReport>>>,
 ) -> anyhow::Result<std::net::SocketAddr> {
-    let agents = load_agents_dir(agents).context("cannot load agents")?;
-    let deps = Arc::new(CallDeps {
-        directory: Arc::new(StaticDirectory::new(agents)),
-        stt: Arc::new(ScriptedStt::new(
-            SampleRate::HZ_16000,
-            std::iter::empty::<String>(),
-        )),
-        tts: Arc::new(InstantTts::new(SampleRate::HZ_22050)),
-        dialogue: Arc::new(ReceptionistProvider),
-        media: CallMediaConfig::pcmu(),
-    });
+    let deps = Arc::new(fake_deps(agents, &[])?);
     let sink = Arc::new(move |r: CallReport| {
         if let Ok(mut v) = reports.lock() {
             v.push(r);

@@ -7,34 +7,25 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use dialtone::loadtest::fake_deps;
 use dialtone::softphone::CarrierPeer;
-use dialtone_media::{CallMediaConfig, SampleRate};
-use dialtone_telephony::agent::load_agents_dir;
-use dialtone_telephony::backend::fake::{InstantTts, ScriptedStt};
-use dialtone_telephony::backend::receptionist::ReceptionistProvider;
-use dialtone_telephony::call::{CallDeps, StaticDirectory, WsMessage, run_stream_call};
+use dialtone_telephony::call::{CallDeps, WsMessage, run_stream_call};
 use dialtone_telephony::stream::Carrier;
-use futures_util::{sink, stream};
-use tokio::sync::mpsc;
 
 #[global_allocator]
 static GLOBAL: common::Counting = common::Counting;
 
 async fn one_call(deps: Arc<CallDeps>, abrupt: bool) {
-    let (to_server, from_client) = mpsc::unbounded_channel::<WsMessage>();
-    let (to_client, mut from_server) = mpsc::unbounded_channel::<String>();
-    let server_in = stream::unfold(from_client, |mut rx| async move {
-        rx.recv().await.map(|m| (m, rx))
-    });
-    let server_out = sink::unfold(to_client, |tx, text: String| async move {
-        tx.send(text)
-            .map_err(|_| std::io::Error::other("client gone"))?;
-        Ok::<_, std::io::Error>(tx)
-    });
+    let common::StreamPair {
+        server_in,
+        server_out,
+        to_server,
+        mut from_server,
+    } = common::stream_pair();
     let server = tokio::spawn(run_stream_call(
         Carrier::Twilio,
-        Box::pin(server_in),
-        Box::pin(server_out),
+        server_in,
+        server_out,
         deps,
     ));
     let mut peer = CarrierPeer::new("CAleak", "MZleak");
@@ -61,17 +52,7 @@ async fn one_call(deps: Arc<CallDeps>, abrupt: bool) {
 
 #[tokio::test(start_paused = true)]
 async fn a_thousand_calls_leave_nothing_behind() {
-    let agents = load_agents_dir(std::path::Path::new("agents")).expect("agents");
-    let deps = Arc::new(CallDeps {
-        directory: Arc::new(StaticDirectory::new(agents)),
-        stt: Arc::new(ScriptedStt::new(
-            SampleRate::HZ_16000,
-            std::iter::empty::<String>(),
-        )),
-        tts: Arc::new(InstantTts::new(SampleRate::HZ_22050)),
-        dialogue: Arc::new(ReceptionistProvider),
-        media: CallMediaConfig::pcmu(),
-    });
+    let deps = Arc::new(fake_deps(std::path::Path::new("agents"), &[]).expect("agents"));
     // Warm up: shared filter tables, lazily built statics, runtime buffers.
     for i in 0..20 {
         one_call(Arc::clone(&deps), i % 10 == 9).await;

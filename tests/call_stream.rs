@@ -2,52 +2,35 @@
 //! carrier (the softphone's peer) talks to the call loop with the demo agent, the receptionist policy and
 //! instant fake speech backends. The real-engine version is `call_embedded.rs`.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use dialtone::loadtest::fake_deps;
 use dialtone::softphone::{CallRecording, Utterance, converse};
+use dialtone_media::SampleRate;
 use dialtone_media::synth::voiced;
-use dialtone_media::{CallMediaConfig, SampleRate};
-use dialtone_telephony::agent::load_agents_dir;
-use dialtone_telephony::backend::fake::{InstantTts, ScriptedStt};
-use dialtone_telephony::backend::receptionist::ReceptionistProvider;
-use dialtone_telephony::call::{
-    CallDeps, CallReport, Role, StaticDirectory, WsMessage, run_stream_call,
-};
+use dialtone_telephony::call::{CallDeps, CallReport, Role, WsMessage, run_stream_call};
 use dialtone_telephony::stream::Carrier;
 use futures_util::{sink, stream};
-use tokio::sync::mpsc;
 
 fn deps(script: &[&str]) -> Arc<CallDeps> {
-    let agents = load_agents_dir(std::path::Path::new("agents")).expect("demo agents load");
-    Arc::new(CallDeps {
-        directory: Arc::new(StaticDirectory::new(agents)),
-        stt: Arc::new(ScriptedStt::new(
-            SampleRate::HZ_16000,
-            script.iter().map(|s| (*s).to_owned()),
-        )),
-        tts: Arc::new(InstantTts::new(SampleRate::HZ_22050)),
-        dialogue: Arc::new(ReceptionistProvider),
-        media: CallMediaConfig::pcmu(),
-    })
+    Arc::new(fake_deps(std::path::Path::new("agents"), script).expect("demo agents load"))
 }
 
 /// Runs one call: the caller says `utterances` to the demo agent's number.
 async fn call(script: &[&str], utterances: &[Utterance]) -> (CallRecording, CallReport) {
-    let (to_server, from_client) = mpsc::unbounded_channel::<WsMessage>();
-    let (to_client, from_server) = mpsc::unbounded_channel::<String>();
-    let server_in = stream::unfold(from_client, |mut rx| async move {
-        rx.recv().await.map(|m| (m, rx))
-    });
-    let server_out = sink::unfold(to_client, |tx, text: String| async move {
-        tx.send(text)
-            .map_err(|_| std::io::Error::other("client gone"))?;
-        Ok::<_, std::io::Error>(tx)
-    });
+    let common::StreamPair {
+        server_in,
+        server_out,
+        to_server,
+        from_server,
+    } = common::stream_pair();
     let server = tokio::spawn(run_stream_call(
         Carrier::Twilio,
-        Box::pin(server_in),
-        Box::pin(server_out),
+        server_in,
+        server_out,
         deps(script),
     ));
     let client_out = sink::unfold(to_server, |tx, text: String| async move {

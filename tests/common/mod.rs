@@ -46,3 +46,40 @@ unsafe impl GlobalAlloc for Counting {
 pub fn live_bytes() -> i64 {
     LIVE.load(Ordering::SeqCst)
 }
+
+/// The two ends of an in-process carrier stream: what the call loop reads and writes, and what the
+/// emulated carrier sends and receives. Closed when either side drops.
+pub struct StreamPair {
+    /// For `run_stream_call`: messages from the carrier.
+    pub server_in: std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = dialtone_telephony::call::WsMessage> + Send>,
+    >,
+    /// For `run_stream_call`: messages to the carrier.
+    pub server_out:
+        std::pin::Pin<Box<dyn futures_util::Sink<String, Error = std::io::Error> + Send>>,
+    /// The carrier's sender.
+    pub to_server: tokio::sync::mpsc::UnboundedSender<dialtone_telephony::call::WsMessage>,
+    /// The carrier's receiver.
+    pub from_server: tokio::sync::mpsc::UnboundedReceiver<String>,
+}
+
+/// A connected pair of channels standing in for a carrier WebSocket.
+pub fn stream_pair() -> StreamPair {
+    use futures_util::{sink, stream};
+    let (to_server, from_client) = tokio::sync::mpsc::unbounded_channel();
+    let (to_client, from_server) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let server_in = stream::unfold(from_client, |mut rx| async move {
+        rx.recv().await.map(|m| (m, rx))
+    });
+    let server_out = sink::unfold(to_client, |tx, text: String| async move {
+        tx.send(text)
+            .map_err(|_| std::io::Error::other("carrier gone"))?;
+        Ok::<_, std::io::Error>(tx)
+    });
+    StreamPair {
+        server_in: Box::pin(server_in),
+        server_out: Box::pin(server_out),
+        to_server,
+        from_server,
+    }
+}

@@ -9,6 +9,7 @@ pub mod flite;
 pub mod openai;
 pub mod piper;
 pub mod receptionist;
+mod segment;
 pub mod whisper;
 
 use std::fmt;

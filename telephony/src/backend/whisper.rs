@@ -14,6 +14,7 @@ use dialtone_media::{PcmSlice, SampleRate};
 use tokio::sync::oneshot;
 use tracing::debug;
 
+use super::segment::SegmentBuffer;
 use super::{BackendError, SttEvent, SttProvider, SttSession};
 use crate::engines::whisper::WhisperEngine;
 
@@ -76,7 +77,7 @@ impl SttProvider for WhisperStt {
     fn open(&self) -> Result<Box<dyn SttSession>, BackendError> {
         Ok(Box::new(WhisperSession {
             jobs: self.jobs.clone(),
-            segment: Vec::with_capacity(RATE.hz() as usize * 4),
+            segment: SegmentBuffer::new(RATE, MAX_SEGMENT),
             pending: VecDeque::new(),
         }))
     }
@@ -89,7 +90,7 @@ enum Pending {
 
 struct WhisperSession {
     jobs: mpsc::Sender<Job>,
-    segment: Vec<i16>,
+    segment: SegmentBuffer,
     pending: VecDeque<Pending>,
 }
 
@@ -109,16 +110,11 @@ fn trim(audio: &[i16]) -> Option<&[i16]> {
 
 impl SttSession for WhisperSession {
     fn push_audio(&mut self, pcm: PcmSlice<'_>) {
-        self.segment.extend_from_slice(pcm.samples);
-        let max = RATE.samples_in(MAX_SEGMENT) as usize;
-        if self.segment.len() > max {
-            let excess = self.segment.len() - max;
-            self.segment.drain(..excess);
-        }
+        self.segment.push(pcm.samples);
     }
 
     fn end_of_turn(&mut self) {
-        let pending = match trim(&self.segment) {
+        let pending = match trim(self.segment.as_slice()) {
             None => Pending::Ready(String::new()),
             Some(speech) => {
                 let (reply, rx) = oneshot::channel();

@@ -1,5 +1,6 @@
 //! Speech recognition through `audio/transcriptions`: each caller turn is posted as one WAV file.
 
+use crate::backend::segment::SegmentBuffer;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
@@ -45,7 +46,7 @@ impl SttProvider for OpenAiStt {
     fn open(&self) -> Result<Box<dyn SttSession>, BackendError> {
         Ok(Box::new(Session {
             api: self.api.clone(),
-            segment: Vec::with_capacity(RATE.hz() as usize * 4),
+            segment: SegmentBuffer::new(RATE, MAX_SEGMENT),
             pending: VecDeque::new(),
         }))
     }
@@ -60,7 +61,7 @@ enum Pending {
 
 struct Session {
     api: Api,
-    segment: Vec<i16>,
+    segment: SegmentBuffer,
     /// One entry per ended turn, in order; all run at once, and are reported in order.
     pending: VecDeque<Pending>,
 }
@@ -93,16 +94,11 @@ async fn transcribe(api: Api, wav: Vec<u8>) -> Result<String, BackendError> {
 
 impl SttSession for Session {
     fn push_audio(&mut self, pcm: PcmSlice<'_>) {
-        self.segment.extend_from_slice(pcm.samples);
-        let max = RATE.samples_in(MAX_SEGMENT) as usize;
-        if self.segment.len() > max {
-            let excess = self.segment.len() - max;
-            self.segment.drain(..excess);
-        }
+        self.segment.push(pcm.samples);
     }
 
     fn end_of_turn(&mut self) {
-        let audio = std::mem::take(&mut self.segment);
+        let audio = self.segment.take();
         let speech = audio
             .chunks(RATE.frame_samples())
             .any(|frame| frame_dbfs(frame) >= SPEECH_DBFS);
@@ -113,7 +109,6 @@ impl SttSession for Session {
             Pending::Done(Ok(String::new()))
         };
         self.pending.push_back(pending);
-        self.segment.reserve(RATE.hz() as usize * 4);
     }
 
     fn discard_turn(&mut self) {
