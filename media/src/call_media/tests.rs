@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::codec::Codec;
+use crate::dtmf::Digit;
 use crate::rtp::RtpHeader;
 use crate::turn::EndReason;
 

@@ -8,10 +8,12 @@
 //! as soon as the dialogue produces it.
 
 mod directory;
+mod report;
 mod speaker;
 mod timing;
 
 pub use directory::{AgentDirectory, StaticDirectory, redact_number};
+pub use report::{CallEnd, CallReport, Role, TranscriptEntry, WsMessage};
 pub use timing::{TurnLatency, TurnTiming};
 
 use std::sync::Arc;
@@ -20,7 +22,6 @@ use std::time::{Duration, Instant};
 use dialtone_media::turn::{EndReason, TurnHint};
 use dialtone_media::{CallMediaConfig, Input, MediaEvent, TurnId};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use serde::Serialize;
 use tracing::{debug, info, warn};
 
 use crate::agent::AgentProfile;
@@ -44,71 +45,6 @@ pub struct CallDeps {
     pub dialogue: Arc<dyn DialogueProvider>,
     /// Media settings; codec and rates are filled in per call.
     pub media: CallMediaConfig,
-}
-
-/// A message from the carrier's WebSocket, as the loop needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WsMessage {
-    /// A text frame.
-    Text(String),
-    /// The peer closed the socket.
-    Close,
-}
-
-/// Who said something.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// The person who called.
-    Caller,
-    /// The voice agent.
-    Agent,
-}
-
-/// One line of the transcript.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TranscriptEntry {
-    /// Speaker.
-    pub role: Role,
-    /// What was said; for an interrupted agent turn, what the caller heard.
-    pub text: String,
-    /// The agent was cut off.
-    pub interrupted: bool,
-}
-
-/// Why the call ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallEnd {
-    /// The carrier sent `stop`.
-    CarrierStopped,
-    /// The socket closed or failed.
-    TransportClosed,
-    /// The agent hung up (goodbye).
-    AgentHungUp,
-    /// No agent answers the dialled number.
-    NoAgent,
-    /// A backend could not start.
-    BackendUnavailable,
-}
-
-/// What happened on a call.
-#[derive(Debug, Clone)]
-pub struct CallReport {
-    /// The carrier's call id.
-    pub call_id: Option<String>,
-    /// The agent that answered.
-    pub agent_id: Option<String>,
-    /// Turn by turn.
-    pub transcript: Vec<TranscriptEntry>,
-    /// Latency milestones of each agent answer to a caller turn.
-    pub turns: Vec<TurnTiming>,
-    /// Messages, bookings, transfers requested.
-    pub actions: Vec<Action>,
-    /// How it ended.
-    pub end: CallEnd,
-    /// The media engine's counters at the end (jitter buffer, packets, skipped ticks), when media started.
-    pub media: Option<dialtone_media::call_media::CallMediaStats>,
 }
 
 fn now() -> Instant {
