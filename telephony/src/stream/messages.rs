@@ -18,7 +18,7 @@ use dialtone_media::codec::Codec;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-use super::{Carrier, StreamError, cut};
+use super::{Carrier, StreamError, StreamStart, cut};
 
 /// Base64 as carriers send it: standard alphabet, padding optional.
 pub(crate) const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -203,26 +203,14 @@ pub(crate) fn parse(text: &str) -> Result<Inbound<'_>, StreamError> {
     Ok(serde_json::from_str(text)?)
 }
 
-/// The parts of a `start` the session keeps, checked.
-pub(crate) struct ParsedStart {
-    pub stream_id: String,
-    pub call_id: String,
-    pub account_id: Option<String>,
-    pub tracks: Vec<String>,
-    pub custom_parameters: BTreeMap<String, String>,
-    pub codec: Codec,
-    pub client_state: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
-}
-
 impl StartBody {
     /// Checks the start: a stream id (from `start` or, for Telnyx, the envelope), a call id, and a codec
     /// we decode. A missing media format means μ-law, the only format Twilio streams.
-    pub(crate) fn into_parsed(
+    pub(crate) fn into_start(
         self,
+        carrier: Carrier,
         envelope_stream_id: Option<&str>,
-    ) -> Result<ParsedStart, StreamError> {
+    ) -> Result<StreamStart, StreamError> {
         let stream_id = self
             .stream_id
             .or_else(|| envelope_stream_id.map(str::to_owned))
@@ -250,7 +238,8 @@ impl StartBody {
             };
             custom_parameters.entry(key).or_insert(value);
         }
-        Ok(ParsedStart {
+        Ok(StreamStart {
+            carrier,
             stream_id,
             call_id,
             account_id: self.account_id,

@@ -271,19 +271,7 @@ impl StreamSession {
         }
         let body = message.start.ok_or(StreamError::MissingField("start"))?;
         let envelope_id = message.stream_id.as_ref().map(|id| id.as_str());
-        let parsed = body.into_parsed(envelope_id)?;
-        let start = StreamStart {
-            carrier: self.carrier,
-            stream_id: parsed.stream_id,
-            call_id: parsed.call_id,
-            account_id: parsed.account_id,
-            tracks: parsed.tracks,
-            custom_parameters: parsed.custom_parameters,
-            codec: parsed.codec,
-            client_state: parsed.client_state,
-            to: parsed.to,
-            from: parsed.from,
-        };
+        let start = body.into_start(self.carrier, envelope_id)?;
         debug!(
             carrier = ?self.carrier,
             stream_id = %start.stream_id,
