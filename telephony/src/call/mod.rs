@@ -293,7 +293,7 @@ impl CallState {
                 }
                 self.end_of_turn = true;
                 self.timing.end_of_turn = Some(now());
-                self.maybe_respond(session);
+                self.maybe_respond();
             }
             MediaEvent::Backchannel {
                 turn_withdrawn: true,
@@ -360,20 +360,20 @@ impl CallState {
                     let _ = session.handle_input(Input::TurnHint(hint), now());
                 }
                 self.timing.stt_final = Some(now());
-                self.maybe_respond(session);
+                self.maybe_respond();
             }
             Some(SttEvent::Partial(_)) => {}
             Some(SttEvent::Error(e)) => {
                 warn!(error = %e, "speech recognition failed");
                 self.segments_pending = self.segments_pending.saturating_sub(1);
-                self.maybe_respond(session);
+                self.maybe_respond();
             }
             None => self.stt = None,
         }
     }
 
     /// Answers once the turn is over and every segment's transcript is in.
-    fn maybe_respond(&mut self, _session: &mut StreamSession) {
+    fn maybe_respond(&mut self) {
         if !self.end_of_turn || self.segments_pending > 0 {
             return;
         }
@@ -428,8 +428,9 @@ impl CallState {
         };
         match part {
             Some(Ok(part)) => {
-                let due = speaker.on_part(part.clone());
-                if matches!(part, ReplyPart::Say(_))
+                let says = matches!(part, ReplyPart::Say(_));
+                let due = speaker.on_part(part);
+                if says
                     && let Some(t) = self.current_timing()
                     && t.first_text.is_none()
                 {
