@@ -1,1 +1,12 @@
-//! Business website -> agent knowledge, prompt and greeting. Filled in by the provisioning issue.
+//! Business website -> agent knowledge, system prompt and greeting.
+//!
+//! The pipeline is `crawl` (fetch the site politely and safely) -> `extract` (facts with provenance) ->
+//! `kb` (clean, chunked text) -> `template` (vertical goals, guardrails, tone) -> [`AgentSpec`]. Each stage is
+//! usable alone; [`provision`] runs them all. This crate depends on none of ours: the API converts its output
+//! into telephony's agent profile through the shared JSON shape of `facts`.
+
+pub mod error;
+pub mod page;
+
+pub use error::{ProvisionError, ProvisionErrorCode};
+pub use page::{CrawlReport, CrawlResult, Page, SkippedUrl};
