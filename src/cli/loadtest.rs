@@ -1,10 +1,10 @@
 //! `dialtone loadtest`: concurrent carrier calls with instant fake backends.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dialtone::loadtest::{start_server, step};
+use anyhow::Context as _;
+use dialtone::loadtest::{LoadServer, run_child, step};
 
 /// Options of `dialtone loadtest`.
 #[derive(Debug, clap::Args)]
@@ -25,20 +25,44 @@ pub struct LoadtestArgs {
     /// Stop at the first step that misses a target.
     #[arg(long)]
     pub stop_on_failure: bool,
+    /// Run the server inside this process instead of a child process (its CPU then includes the callers').
+    #[arg(long)]
+    pub in_process: bool,
+    /// Internal: be the child server process.
+    #[arg(long, hide = true)]
+    pub serve_only: bool,
 }
 
 /// Runs the steps and prints a table; the sustained figure is the largest step with every call completed,
 /// no skipped frame and p99 pacing jitter within 5 ms.
 pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
-    let reports = Arc::new(Mutex::new(Vec::new()));
-    let addr = start_server(&args.agents, Arc::clone(&reports)).await?;
-    println!("calls  completed  skipped  frames_rx   p99_jitter  cpu/call  rss/call");
+    if args.serve_only {
+        return run_child(&args.agents).await;
+    }
+    let server = if args.in_process {
+        LoadServer::in_process(&args.agents).await?
+    } else {
+        let exe = std::env::current_exe().context("cannot find this program")?;
+        let agents = args.agents.to_string_lossy();
+        LoadServer::child(&exe, &["loadtest", "--serve-only", "--agents", &agents]).await?
+    };
+    println!(
+        "server: {}",
+        if server.in_process {
+            "in this process (cpu includes callers)"
+        } else {
+            "child process"
+        }
+    );
+    println!(
+        "calls  completed  skipped  frames_rx   p99_jitter  cpu/call  rss/call  caller_cpu/call"
+    );
     let mut sustained = 0;
     for &calls in &args.calls {
-        let r = step(addr, &reports, calls, Duration::from_secs(args.seconds)).await;
+        let r = step(&server, calls, Duration::from_secs(args.seconds)).await?;
         let ok = r.completed == calls && r.skipped_frames == 0 && r.p99_jitter_ms <= 5.0;
         println!(
-            "{:5}  {:9}  {:7}  {:9}  {:8.2} ms  {:6.2} %  {:5.0} KiB  {}",
+            "{:5}  {:9}  {:7}  {:9}  {:8.2} ms  {:6.3} %  {:5.0} KiB  {:6.3} %  {}",
             r.calls,
             r.completed,
             r.skipped_frames,
@@ -46,6 +70,7 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
             r.p99_jitter_ms,
             r.cpu_per_call * 100.0,
             r.rss_per_call_kib,
+            r.caller_cpu_per_call * 100.0,
             if ok { "ok" } else { "MISSED" }
         );
         if ok {
