@@ -4,14 +4,18 @@
 
 mod common;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dialtone::loadtest::fake_deps;
 use dialtone::softphone::{CallRecording, Utterance, converse};
 use dialtone_media::SampleRate;
 use dialtone_media::synth::voiced;
+use dialtone_telephony::agent::AgentProfile;
+use dialtone_telephony::backend::receptionist::ReceptionistProvider;
+use dialtone_telephony::backend::{Dialogue, DialogueProvider, ReplyStream};
 use dialtone_telephony::call::{CallDeps, CallReport, Role, WsMessage, run_stream_call};
+use dialtone_telephony::dialogue::LocalTime;
 use dialtone_telephony::stream::Carrier;
 use futures_util::{sink, stream};
 
@@ -21,6 +25,10 @@ fn deps(script: &[&str]) -> Arc<CallDeps> {
 
 /// Runs one call: the caller says `utterances` to the demo agent's number.
 async fn call(script: &[&str], utterances: &[Utterance]) -> (CallRecording, CallReport) {
+    call_with(deps(script), utterances).await
+}
+
+async fn call_with(deps: Arc<CallDeps>, utterances: &[Utterance]) -> (CallRecording, CallReport) {
     let common::StreamPair {
         server_in,
         server_out,
@@ -31,7 +39,7 @@ async fn call(script: &[&str], utterances: &[Utterance]) -> (CallRecording, Call
         Carrier::Twilio,
         server_in,
         server_out,
-        deps(script),
+        deps,
     ));
     let client_out = sink::unfold(to_server, |tx, text: String| async move {
         tx.send(WsMessage::Text(text))
@@ -147,4 +155,74 @@ async fn goodbye_hangs_up_after_the_closing_line() {
         rec.agent_spans.len() >= 2,
         "greeting and closing line were heard"
     );
+}
+
+/// The receptionist, noting every request it is asked to answer.
+#[derive(Debug, Default)]
+struct Recording(Arc<Mutex<Vec<String>>>);
+
+struct RecordingDialogue(Box<dyn Dialogue>, Arc<Mutex<Vec<String>>>);
+
+impl DialogueProvider for Recording {
+    fn start(&self, agent: Arc<AgentProfile>, caller: Option<String>) -> Box<dyn Dialogue> {
+        Box::new(RecordingDialogue(
+            ReceptionistProvider.start(agent, caller),
+            Arc::clone(&self.0),
+        ))
+    }
+}
+
+impl Dialogue for RecordingDialogue {
+    fn greeting(&mut self) -> ReplyStream {
+        self.0.greeting()
+    }
+    fn respond(&mut self, transcript: &str, now: Option<LocalTime>) -> ReplyStream {
+        self.1
+            .lock()
+            .expect("not poisoned")
+            .push(transcript.to_owned());
+        self.0.respond(transcript, now)
+    }
+    fn dtmf(&mut self, digit: char, now: Option<LocalTime>) -> Option<ReplyStream> {
+        self.0.dtmf(digit, now)
+    }
+    fn interrupted(&mut self, heard: &str) {
+        self.0.interrupted(heard);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sentence_finished_over_an_early_answer_is_answered_as_one_request() {
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let mut deps = fake_deps(
+        std::path::Path::new("agents"),
+        &["What time do you", "open on Saturday?"],
+    )
+    .expect("demo agents load");
+    deps.dialogue = Arc::new(Recording(Arc::clone(&requests)));
+    // The caller pauses after "What time do you", long enough to be answered, then goes on over the
+    // answer's first syllables.
+    let resume = Utterance {
+        audio: speech(1.0),
+        barge_in_after: Some(Duration::from_millis(200)),
+    };
+    let (_rec, report) = call_with(
+        Arc::new(deps),
+        &[Utterance::after_agent(speech(0.8)), resume],
+    )
+    .await;
+    let asked = requests.lock().expect("not poisoned").clone();
+    assert_eq!(
+        asked,
+        ["What time do you", "What time do you open on Saturday?"],
+        "{:?}",
+        report.transcript
+    );
+    let answer = report
+        .transcript
+        .iter()
+        .rev()
+        .find(|e| e.role == Role::Agent)
+        .expect("answer");
+    assert!(answer.text.contains("9 AM"), "{:?}", report.transcript);
 }

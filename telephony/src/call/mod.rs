@@ -7,6 +7,7 @@
 //! that reads as finished shortens that wait (`TurnHint::Complete`). The answer's first sentence goes to TTS
 //! as soon as the dialogue produces it.
 
+mod continuation;
 mod directory;
 mod report;
 mod speaker;
@@ -30,6 +31,7 @@ use crate::backend::{
 };
 use crate::dialogue::Action;
 use crate::stream::{Carrier, StreamEvent, StreamOutput, StreamSession, StreamStart};
+use continuation::Continuation;
 use speaker::Speaker;
 
 /// Everything a call needs from the process: where agents are, and the backends.
@@ -70,6 +72,8 @@ struct CallState {
     hang_up_after: Option<TurnId>,
     report: CallReport,
     vad_stop: Duration,
+    vad_start: Duration,
+    continuation: Continuation,
 }
 
 /// Runs one carrier media-stream call to its end.
@@ -85,6 +89,7 @@ where
 {
     let mut session = StreamSession::new(carrier);
     let vad_stop = dialtone_media::FRAME * deps.media.vad.stop_frames;
+    let vad_start = dialtone_media::FRAME * deps.media.vad.start_frames;
     let mut st = CallState {
         deps,
         agent: None,
@@ -110,6 +115,8 @@ where
             media: None,
         },
         vad_stop,
+        vad_start,
+        continuation: Continuation::default(),
     };
     let end = loop {
         // Everything the session has to say, until it names its next deadline.
@@ -275,6 +282,10 @@ impl CallState {
 
     fn on_media(&mut self, event: MediaEvent, session: &mut StreamSession) -> Option<CallEnd> {
         match event {
+            MediaEvent::SpeechStarted { .. } => {
+                let started = now().checked_sub(self.vad_start).unwrap_or_else(now);
+                self.continuation.speech_started(started);
+            }
             MediaEvent::SpeechStopped { .. } => {
                 if let Some(stt) = &mut self.stt {
                     stt.end_of_turn();
@@ -304,6 +315,12 @@ impl CallState {
             MediaEvent::BargeIn { turn, played } => {
                 if let Some(speaker) = self.speaker.take() {
                     let heard = session.heard(turn).unwrap_or(played);
+                    if self.continuation.barge_in(turn, heard) {
+                        debug!(
+                            turn = turn.0,
+                            "caller went on with the interrupted sentence"
+                        );
+                    }
                     let text = speaker.heard_text(heard);
                     if let Some(d) = &mut self.dialogue {
                         d.interrupted(&text);
@@ -391,8 +408,13 @@ impl CallState {
         let Some(dialogue) = &mut self.dialogue else {
             return;
         };
-        let reply = dialogue.respond(&text, None);
+        // A sentence the caller paused in and then finished over our early answer is one request.
+        let request = self.continuation.join(text);
+        let reply = dialogue.respond(&request, None);
+        let speech_end = self.timing.speech_end;
         self.speak(reply);
+        self.continuation
+            .answering(&request, speech_end, TurnId(self.next_turn - 1));
     }
 
     /// Starts a new agent turn with `reply`, replacing whatever the agent was saying.
