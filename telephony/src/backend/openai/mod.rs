@@ -5,6 +5,7 @@
 //! is configured and never required. The key and what callers say are never logged.
 
 mod chat;
+mod chat_stream;
 mod sse;
 mod stt;
 mod tts;

@@ -17,7 +17,6 @@ use dialtone_media::{PcmSlice, SampleRate};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use super::chat::{TurnEvent, TurnParser};
 use super::tts::PcmDecoder;
 use super::*;
 use crate::agent::AgentProfile;
@@ -138,7 +137,7 @@ fn status(status: StatusCode, body: &str) -> Answer {
 }
 
 /// An SSE body of text deltas, a finish reason and `[DONE]`.
-fn sse_text(deltas: &[&str]) -> Vec<u8> {
+pub(super) fn sse_text(deltas: &[&str]) -> Vec<u8> {
     let mut events: Vec<Value> = deltas
         .iter()
         .map(|d| json!({"choices": [{"index": 0, "delta": {"content": d}, "finish_reason": null}]}))
@@ -187,37 +186,19 @@ fn says(parts: &[Result<ReplyPart, BackendError>]) -> Vec<String> {
         .collect()
 }
 
-const DELTAS: &[&str] = &[
+pub(super) const DELTAS: &[&str] = &[
     "Hello the",
     "re. We open at 9",
     ".30 on Mon",
     "days. Caf\u{e9} Dr. Lee is in ",
     "today! Bye",
 ];
-const SENTENCES: &[&str] = &[
+pub(super) const SENTENCES: &[&str] = &[
     "Hello there.",
     "We open at 9.30 on Mondays.",
     "Caf\u{e9} Dr. Lee is in today!",
     "Bye",
 ];
-
-#[test]
-fn text_comes_out_in_whole_sentences_whatever_the_chunk_boundaries() {
-    let body = sse_text(DELTAS);
-    for n in 1..body.len() {
-        let mut parser = TurnParser::default();
-        let mut events = Vec::new();
-        for chunk in body.chunks(n) {
-            events.extend(parser.push(chunk));
-        }
-        events.extend(parser.finish());
-        let expected: Vec<TurnEvent> = SENTENCES
-            .iter()
-            .map(|s| TurnEvent::Sentence((*s).to_owned()))
-            .collect();
-        assert_eq!(events, expected, "chunks of {n}");
-    }
-}
 
 #[tokio::test]
 async fn chat_streams_sentences_over_http_and_sends_the_prompt() {
@@ -584,35 +565,6 @@ fn the_config_never_shows_the_key() {
         !shown.contains("sk-secret") && shown.contains("redacted"),
         "{shown}"
     );
-}
-
-mod garbage {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn garbage_streams_never_panic(
-            lines in proptest::collection::vec(
-                prop_oneof![
-                    "[ -~]{0,60}".prop_map(|s| format!("data: {s}\n\n")),
-                    Just("data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":3,\"function\":{\"arguments\":\"{\"}}]}}]}\n\n".to_owned()),
-                    Just("data: {\"choices\":null,\"error\":7}\n\n".to_owned()),
-                    Just("data: {\"choices\":[{\"delta\":{\"content\":\"Hi. \"}}]}\n".to_owned()),
-                    any::<Vec<u8>>().prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
-                ],
-                0..12,
-            ),
-            split in 1usize..50,
-        ) {
-            let body = lines.concat();
-            let mut parser = TurnParser::default();
-            for chunk in body.as_bytes().chunks(split) {
-                let _ = parser.push(chunk);
-            }
-            let _ = parser.finish();
-        }
-    }
 }
 
 #[tokio::test]
