@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod page;
+pub mod template;
 
 pub use error::{ProvisionError, ProvisionErrorCode};
 pub use page::{CrawlReport, CrawlResult, Page, SkippedUrl};
