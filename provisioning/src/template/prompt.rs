@@ -34,10 +34,10 @@ pub fn system_prompt(template: &Template, input: &PromptInput<'_>) -> String {
             .personality
             .replace("{business_name}", input.business_name),
     );
-    let _ = write!(
+    let _ = writeln!(
         p,
         " You are speaking on the phone: your words are read aloud, so use plain sentences without lists, \
-         markdown or emoji. Speak in a {} way.\n",
+         markdown or emoji. Speak in a {} way.",
         input.tone.style()
     );
     if let Some(instructions) = input.instructions.map(str::trim).filter(|i| !i.is_empty()) {
