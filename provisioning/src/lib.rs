@@ -6,6 +6,7 @@
 //! into telephony's agent profile through the shared JSON shape of `facts`.
 
 pub mod error;
+pub mod kb;
 pub mod page;
 pub mod template;
 
