@@ -71,6 +71,9 @@ pub fn load_agent_file(path: &Path) -> Result<AgentProfile, AgentLoadError> {
             )));
         }
     }
+    if let Some(zone) = &agent.timezone {
+        super::zone::time_zone(zone).map_err(|e| invalid(format!("timezone: {e}")))?;
+    }
     Ok(agent)
 }
 
@@ -198,6 +201,27 @@ mod tests {
         );
         let e = load_agents_dir(&d).unwrap_err();
         assert!(e.to_string().contains("+15035550100"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_time_zone_names_the_file_and_field() {
+        let d = temp_dir("tz");
+        let p = write(
+            &d,
+            "a.toml",
+            "name = \"A\"\ntimezone = \"America/Portland\"\n",
+        );
+        let e = load_agent_file(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("a.toml") && e.contains("timezone") && e.contains("America/Portland"),
+            "{e}"
+        );
+        let p = write(
+            &d,
+            "b.toml",
+            "name = \"B\"\ntimezone = \"America/Los_Angeles\"\n",
+        );
+        assert!(load_agent_file(&p).is_ok());
     }
 
     #[test]

@@ -6,9 +6,11 @@
 
 mod facts;
 mod load;
+mod zone;
 
 pub use facts::{DayHours, Facts, Payment, Service, StaffMember, TimeRange, Weekday};
 pub use load::{AgentLoadError, load_agent_file, load_agents_dir};
+pub use zone::{local_time, time_zone};
 
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +45,8 @@ pub struct AgentProfile {
     /// Where "a person" requests and emergencies go, when the business allows transfers (E.164).
     #[serde(default)]
     pub transfer_number: Option<String>,
-    /// IANA time zone of the business, for "are you open now".
+    /// IANA time zone of the business (`America/Los_Angeles`), for "are you open now" and "today";
+    /// checked against the system tz database at load.
     #[serde(default)]
     pub timezone: Option<String>,
     /// Structured facts.
