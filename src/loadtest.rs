@@ -21,7 +21,8 @@ use dialtone_media::{CallMediaConfig, FRAME, SampleRate};
 use dialtone_telephony::agent::load_agents_dir;
 use dialtone_telephony::backend::fake::{InstantTts, ScriptedStt};
 use dialtone_telephony::backend::receptionist::ReceptionistProvider;
-use dialtone_telephony::call::{CallDeps, CallReport, StaticDirectory};
+use dialtone_telephony::backend::registry::{CallProviders, ProviderRegistry};
+use dialtone_telephony::call::{CallDeps, CallReport, StaticDirectory, SystemClock};
 use dialtone_telephony::http::stream_routes;
 use futures_util::{SinkExt, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -52,13 +53,16 @@ pub fn fake_deps(agents: &std::path::Path, script: &[&str]) -> anyhow::Result<Ca
     let agents = load_agents_dir(agents).context("cannot load agents")?;
     Ok(CallDeps {
         directory: Arc::new(StaticDirectory::new(agents)),
-        stt: Arc::new(ScriptedStt::new(
-            SampleRate::HZ_16000,
-            script.iter().map(|s| (*s).to_owned()),
-        )),
-        tts: Arc::new(InstantTts::new(SampleRate::HZ_22050)),
-        dialogue: Arc::new(ReceptionistProvider),
+        providers: ProviderRegistry::fixed(CallProviders {
+            stt: Arc::new(ScriptedStt::new(
+                SampleRate::HZ_16000,
+                script.iter().map(|s| (*s).to_owned()),
+            )),
+            tts: Arc::new(InstantTts::new(SampleRate::HZ_22050)),
+            dialogue: Arc::new(ReceptionistProvider),
+        }),
         media: CallMediaConfig::pcmu(),
+        clock: Arc::new(SystemClock),
     })
 }
 

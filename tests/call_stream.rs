@@ -5,59 +5,43 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use common::speech;
 use dialtone::loadtest::fake_deps;
-use dialtone::softphone::{CallRecording, Utterance, converse};
-use dialtone_media::SampleRate;
-use dialtone_media::synth::voiced;
-use dialtone_telephony::call::{CallDeps, CallReport, Role, WsMessage, run_stream_call};
-use dialtone_telephony::stream::Carrier;
-use futures_util::{sink, stream};
+use dialtone::softphone::{CallRecording, Utterance};
+use dialtone_telephony::call::{CallDeps, CallReport, FixedClock, Role};
 
-fn deps(script: &[&str]) -> Arc<CallDeps> {
-    Arc::new(fake_deps(std::path::Path::new("agents"), script).expect("demo agents load"))
+/// The demo agent with instant backends, on a clock stopped at Wednesday noon in Portland
+/// (2025-06-11T19:00:00Z) so no answer depends on when the test runs.
+fn deps(script: &[&str]) -> CallDeps {
+    let mut deps = fake_deps(std::path::Path::new("agents"), script).expect("demo agents load");
+    deps.clock = Arc::new(FixedClock(UNIX_EPOCH + Duration::from_secs(1_749_668_400)));
+    deps
 }
 
 /// Runs one call: the caller says `utterances` to the demo agent's number.
 async fn call(script: &[&str], utterances: &[Utterance]) -> (CallRecording, CallReport) {
-    let common::StreamPair {
-        server_in,
-        server_out,
-        to_server,
-        from_server,
-    } = common::stream_pair();
-    let server = tokio::spawn(run_stream_call(
-        Carrier::Twilio,
-        server_in,
-        server_out,
-        deps(script),
-    ));
-    let client_out = sink::unfold(to_server, |tx, text: String| async move {
-        tx.send(WsMessage::Text(text))
-            .map_err(|_| std::io::Error::other("server gone"))?;
-        Ok::<_, std::io::Error>(tx)
-    });
-    let client_in = stream::unfold(from_server, |mut rx| async move {
-        rx.recv().await.map(|m| (m, rx))
-    });
-    let recording = converse(
-        Box::pin(client_out),
-        Box::pin(client_in),
-        "+15035550142",
-        "+15035550123",
-        utterances,
-        Duration::from_secs(3),
-        Duration::from_secs(40),
-    )
-    .await
-    .expect("call runs");
-    let report = server.await.expect("call loop finishes");
-    (recording, report)
+    common::run_call(Arc::new(deps(script)), "+15035550142", utterances).await
 }
 
-fn speech(seconds: f32) -> Vec<i16> {
-    voiced(SampleRate::HZ_8000, 130.0, (8_000.0 * seconds) as usize, 0)
+/// The agent's lines after the greeting, on a call at `at` where the caller asks `question`.
+async fn answers_at(at: SystemTime, question: &str) -> Vec<String> {
+    let mut deps = deps(&[question]);
+    deps.clock = Arc::new(FixedClock(at));
+    let (_, report) = common::run_call(
+        Arc::new(deps),
+        "+15035550142",
+        &[Utterance::after_agent(speech(1.5))],
+    )
+    .await;
+    report
+        .transcript
+        .iter()
+        .filter(|e| e.role == Role::Agent)
+        .skip(1)
+        .map(|e| e.text.clone())
+        .collect()
 }
 
 #[tokio::test(start_paused = true)]
@@ -146,5 +130,30 @@ async fn goodbye_hangs_up_after_the_closing_line() {
     assert!(
         rec.agent_spans.len() >= 2,
         "greeting and closing line were heard"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn open_now_follows_the_clinics_clock() {
+    // 2025-06-14T17:00:00Z: Saturday 10:00 in Portland, within Saturday's 9 AM to 1 PM.
+    let saturday_morning = UNIX_EPOCH + Duration::from_secs(1_749_920_400);
+    let lines = answers_at(saturday_morning, "Are you open right now?").await;
+    assert_eq!(lines, ["Yes, we're open now until 1 PM today."]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn today_is_the_clinics_day_not_utcs() {
+    // 2025-06-15T03:30:00Z: already Sunday in UTC (closed), still Saturday 20:30 in Portland.
+    let saturday_evening = UNIX_EPOCH + Duration::from_secs(1_749_958_200);
+    let lines = answers_at(saturday_evening, "Are you open today?").await;
+    let answer = lines.concat();
+    assert!(
+        answer.contains("Saturday") && !answer.contains("Sunday"),
+        "{lines:?}"
+    );
+    let lines = answers_at(saturday_evening, "Are you open now?").await;
+    assert_eq!(
+        lines,
+        ["We're closed for the day. We open again on Monday at 8 AM."]
     );
 }
