@@ -11,6 +11,7 @@ packages=(
   libclang-dev    # bindgen for whisper-rs-sys
   espeak-ng       # speaks test sentences for the speech recogniser tests
   flite           # the embedded agent voice (run as a program)
+  tzdata          # the IANA time zones agents name (read from /usr/share/zoneinfo)
 )
 
 missing=()

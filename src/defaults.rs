@@ -1,32 +1,38 @@
-//! The product's defaults: the embedded, offline providers every call uses unless an agent names others.
+//! The product's defaults: the embedded, offline providers every call uses unless its agent names others,
+//! and the factory that builds any provider by name.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use dialtone_media::CallMediaConfig;
-use dialtone_telephony::agent::load_agents_dir;
+use dialtone_telephony::agent::load_agents_dir_with_providers;
 use dialtone_telephony::backend::flite::FliteTts;
-use dialtone_telephony::backend::openai::{OpenAiChat, OpenAiConfig, OpenAiStt, OpenAiTts};
+use dialtone_telephony::backend::openai::{
+    API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, OpenAiChat, OpenAiConfig, OpenAiStt, OpenAiTts,
+};
 use dialtone_telephony::backend::piper::PiperTts;
 use dialtone_telephony::backend::receptionist::ReceptionistProvider;
+use dialtone_telephony::backend::registry::{
+    ProviderError, ProviderFactory, ProviderNames, ProviderRegistry, ProviderRole,
+};
 use dialtone_telephony::backend::whisper::WhisperStt;
 use dialtone_telephony::backend::{DialogueProvider, SttProvider, TtsProvider};
-use dialtone_telephony::call::{CallDeps, StaticDirectory};
+use dialtone_telephony::call::{CallDeps, StaticDirectory, SystemClock};
 use dialtone_telephony::engines::models;
 
-/// Which provider serves each role; the defaults are the embedded, offline ones.
+/// Which provider serves each role when an agent names none; the defaults are the embedded, offline ones.
 #[derive(Debug, Clone)]
 pub struct ProviderChoice {
     /// `embedded` (whisper.cpp) or `openai` (any OpenAI-compatible `/audio/transcriptions`).
     pub stt: String,
     /// `receptionist` (the built-in policy) or `openai` (any OpenAI-compatible `/chat/completions`).
     pub llm: String,
-    /// `auto` (Piper when its models are installed, else flite), `piper`, `flite` or `openai` (any
-    /// OpenAI-compatible `/audio/speech`).
+    /// `auto` or `embedded` (Piper when its models are installed, else flite), `piper`, `flite` or
+    /// `openai` (any OpenAI-compatible `/audio/speech`).
     pub tts: String,
-    /// flite voice.
-    pub voice: String,
+    /// Voice for the synthesiser; `None` is its own default (flite `slt`, OpenAI `alloy`).
+    pub voice: Option<String>,
 }
 
 impl Default for ProviderChoice {
@@ -35,78 +41,231 @@ impl Default for ProviderChoice {
             stt: "embedded".into(),
             llm: "receptionist".into(),
             tts: "auto".into(),
-            voice: "slt".into(),
+            voice: None,
         }
     }
 }
 
-/// The providers named in `choice`, loaded once for the whole process. OpenAI-compatible ones read
-/// `OPENAI_BASE_URL` and `OPENAI_API_KEY`.
+impl ProviderChoice {
+    /// The choice as the registry's fallback names.
+    pub fn names(&self) -> ProviderNames {
+        ProviderNames {
+            stt: self.stt.clone(),
+            llm: self.llm.clone(),
+            tts: self.tts.clone(),
+            voice: self.voice.clone(),
+        }
+    }
+}
+
+const STT_NAMES: &[&str] = &["embedded", "openai"];
+const LLM_NAMES: &[&str] = &["receptionist", "openai"];
+const TTS_NAMES: &[&str] = &["auto", "embedded", "piper", "flite", "openai"];
+/// flite's voice when none is named.
+const FLITE_VOICE: &str = "slt";
+
+/// Builds the real providers by name. The registry asks once per name (and TTS voice); Piper, reachable
+/// as `auto`, `embedded` and `piper`, is loaded once here whichever names lead to it.
+#[derive(Debug)]
+pub struct EngineFactory {
+    openai: OpenAiConfig,
+    piper: Option<Arc<PiperTts>>,
+}
+
+impl EngineFactory {
+    /// OpenAI-compatible providers use `openai` (base URL, key, models).
+    pub fn new(openai: OpenAiConfig) -> Self {
+        Self {
+            openai,
+            piper: None,
+        }
+    }
+
+    /// OpenAI-compatible providers read `OPENAI_BASE_URL` and `OPENAI_API_KEY`.
+    pub fn from_env() -> Self {
+        Self::new(OpenAiConfig::from_env())
+    }
+
+    /// OpenAI itself refuses every request without a key: say so at start-up. A local server (Ollama,
+    /// vLLM, llama.cpp) is reached through `OPENAI_BASE_URL` and may need none.
+    fn openai(&self, role: ProviderRole, name: &str) -> Result<OpenAiConfig, ProviderError> {
+        if self.openai.api_key.is_none() && self.openai.base_url == DEFAULT_BASE_URL {
+            return Err(ProviderError::unavailable(
+                role,
+                name,
+                format!(
+                    "{API_KEY_ENV} is not set (or set {BASE_URL_ENV} for a local server that needs no key)"
+                ),
+            ));
+        }
+        Ok(self.openai.clone())
+    }
+
+    /// Piper, when its runtime and voice are installed.
+    fn piper(&mut self) -> anyhow::Result<Option<Arc<PiperTts>>> {
+        if let Some(p) = &self.piper {
+            return Ok(Some(Arc::clone(p)));
+        }
+        let paths = models::locate(&models::default_cache_dir()?)?;
+        let (Some(runtime), Some(voice)) = (paths.onnxruntime, paths.piper) else {
+            return Ok(None);
+        };
+        let piper = Arc::new(PiperTts::start(&runtime, &voice.model, &voice.config)?);
+        self.piper = Some(Arc::clone(&piper));
+        Ok(Some(piper))
+    }
+}
+
+fn flite(name: &str, voice: Option<&str>) -> Result<Arc<dyn TtsProvider>, ProviderError> {
+    let tts = FliteTts::new(voice.unwrap_or(FLITE_VOICE));
+    tts.check()
+        .map_err(|e| ProviderError::unavailable(ProviderRole::Tts, name, e))?;
+    Ok(Arc::new(tts))
+}
+
+impl ProviderFactory for EngineFactory {
+    fn stt(&mut self, name: &str) -> Result<Arc<dyn SttProvider>, ProviderError> {
+        let role = ProviderRole::Stt;
+        let unavailable = |e: &dyn std::fmt::Display| ProviderError::unavailable(role, name, e);
+        match name {
+            "embedded" => {
+                let paths = models::default_cache_dir()
+                    .and_then(|cache| models::locate(&cache))
+                    .map_err(|e| {
+                        unavailable(&format!(
+                            "speech models are not installed ({e}): run `dialtone models install`"
+                        ))
+                    })?;
+                Ok(Arc::new(
+                    WhisperStt::start(&paths.whisper).map_err(|e| unavailable(&e))?,
+                ))
+            }
+            "openai" => Ok(Arc::new(
+                OpenAiStt::new(self.openai(role, name)?).map_err(|e| unavailable(&e))?,
+            )),
+            other => Err(ProviderError::unknown(role, other, STT_NAMES)),
+        }
+    }
+
+    fn dialogue(&mut self, name: &str) -> Result<Arc<dyn DialogueProvider>, ProviderError> {
+        let role = ProviderRole::Llm;
+        match name {
+            "receptionist" => Ok(Arc::new(ReceptionistProvider)),
+            "openai" => Ok(Arc::new(
+                OpenAiChat::new(self.openai(role, name)?)
+                    .map_err(|e| ProviderError::unavailable(role, name, e))?,
+            )),
+            other => Err(ProviderError::unknown(role, other, LLM_NAMES)),
+        }
+    }
+
+    fn tts(
+        &mut self,
+        name: &str,
+        voice: Option<&str>,
+    ) -> Result<Arc<dyn TtsProvider>, ProviderError> {
+        let role = ProviderRole::Tts;
+        match name {
+            "piper" => {
+                if let Some(v) = voice {
+                    tracing::warn!(voice = v, "Piper speaks with its installed voice only");
+                }
+                match self.piper() {
+                    Ok(Some(p)) => Ok(p),
+                    Ok(None) => Err(ProviderError::unavailable(
+                        role,
+                        name,
+                        "the Piper voice is not installed: run `dialtone models install`",
+                    )),
+                    Err(e) => Err(ProviderError::unavailable(role, name, format!("{e:#}"))),
+                }
+            }
+            // A voice here picks flite's, should Piper be missing: Piper has one installed voice.
+            "auto" | "embedded" => match self.piper() {
+                Ok(Some(p)) => Ok(p),
+                other => {
+                    if let Err(e) = other {
+                        tracing::warn!(error = %e, "Piper voice unavailable; using flite");
+                    } else {
+                        tracing::warn!(
+                            "Piper voice not installed; using flite (run `dialtone models install`)"
+                        );
+                    }
+                    flite(name, voice)
+                }
+            },
+            "flite" => flite(name, voice),
+            "openai" => {
+                let mut config = self.openai(role, name)?;
+                if let Some(v) = voice {
+                    config.tts_voice = v.to_owned();
+                }
+                Ok(Arc::new(
+                    OpenAiTts::new(config)
+                        .map_err(|e| ProviderError::unavailable(role, name, e))?,
+                ))
+            }
+            other => Err(ProviderError::unknown(role, other, TTS_NAMES)),
+        }
+    }
+}
+
+/// The agents in `agents` and the providers they use, each built once for the whole process: an agent's
+/// `providers` override `choice` for its calls.
 pub fn build_deps(agents: &Path, choice: &ProviderChoice) -> anyhow::Result<CallDeps> {
-    let agents = load_agents_dir(agents)
+    let mut registry = ProviderRegistry::new(choice.names());
+    let mut factory = EngineFactory::from_env();
+    let agents = load_agents_dir_with_providers(agents, &mut registry, &mut factory)
         .with_context(|| format!("cannot load agents from {}", agents.display()))?;
     if agents.is_empty() {
         bail!("no agent files found; add one (see agents/bright-smile-dental.toml)");
     }
-    let openai = OpenAiConfig::from_env();
-    let stt: Arc<dyn SttProvider> = match choice.stt.as_str() {
-        "embedded" => {
-            let cache = models::default_cache_dir()?;
-            let paths = models::locate(&cache)
-                .context("speech models are not installed: run `dialtone models install`")?;
-            Arc::new(WhisperStt::start(&paths.whisper)?)
-        }
-        "openai" => Arc::new(OpenAiStt::new(openai.clone())?),
-        other => bail!("unknown STT provider {other:?} (embedded, openai)"),
-    };
-    let piper = || -> anyhow::Result<Option<PiperTts>> {
-        let paths = models::locate(&models::default_cache_dir()?)?;
-        match (paths.onnxruntime, paths.piper) {
-            (Some(runtime), Some(voice)) => Ok(Some(PiperTts::start(
-                &runtime,
-                &voice.model,
-                &voice.config,
-            )?)),
-            _ => Ok(None),
-        }
-    };
-    let tts: Arc<dyn TtsProvider> = match choice.tts.as_str() {
-        "piper" => Arc::new(
-            piper()?.context("the Piper voice is not installed: run `dialtone models install`")?,
-        ),
-        "auto" => match piper() {
-            Ok(Some(p)) => Arc::new(p),
-            other => {
-                if let Err(e) = other {
-                    tracing::warn!(error = %e, "Piper voice unavailable; using flite");
-                } else {
-                    tracing::warn!(
-                        "Piper voice not installed; using flite (run `dialtone models install`)"
-                    );
-                }
-                let tts = FliteTts::new(&choice.voice);
-                tts.check()?;
-                Arc::new(tts)
-            }
-        },
-        "flite" => {
-            let tts = FliteTts::new(&choice.voice);
-            tts.check()?;
-            Arc::new(tts)
-        }
-        "openai" => Arc::new(OpenAiTts::new(openai.clone())?),
-        other => bail!("unknown TTS provider {other:?} (auto, piper, flite, openai)"),
-    };
-    let dialogue: Arc<dyn DialogueProvider> = match choice.llm.as_str() {
-        "receptionist" => Arc::new(ReceptionistProvider),
-        "openai" => Arc::new(OpenAiChat::new(openai)?),
-        other => bail!("unknown dialogue provider {other:?} (receptionist, openai)"),
-    };
     Ok(CallDeps {
         directory: Arc::new(StaticDirectory::new(agents)),
-        stt,
-        tts,
-        dialogue,
+        providers: registry,
         media: CallMediaConfig::pcmu(),
+        clock: Arc::new(SystemClock),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err<T>(r: Result<T, ProviderError>) -> String {
+        match r {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn openai_without_a_key_fails_at_start_up() {
+        let mut f = EngineFactory::new(OpenAiConfig::default());
+        let e = err(f.tts("openai", None));
+        assert!(
+            e.starts_with("providers.tts = \"openai\"") && e.contains(API_KEY_ENV),
+            "{e}"
+        );
+        assert!(err(f.stt("openai")).contains(API_KEY_ENV));
+        assert!(err(f.dialogue("openai")).contains(API_KEY_ENV));
+        // A local server needs no key.
+        let mut f = EngineFactory::new(OpenAiConfig {
+            base_url: "http://127.0.0.1:11434/v1".into(),
+            ..OpenAiConfig::default()
+        });
+        assert!(f.dialogue("openai").is_ok());
+        assert!(f.tts("openai", Some("nova")).is_ok());
+    }
+
+    #[test]
+    fn unknown_names_list_the_known_ones() {
+        let mut f = EngineFactory::new(OpenAiConfig::default());
+        assert_eq!(
+            err(f.tts("festival", None)),
+            "providers.tts = \"festival\" is not a provider (known: auto, embedded, piper, flite, openai)"
+        );
+        assert!(err(f.stt("vosk")).contains("known: embedded, openai"));
+        assert!(err(f.dialogue("gpt")).contains("known: receptionist, openai"));
+    }
 }

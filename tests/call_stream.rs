@@ -5,67 +5,50 @@
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use common::speech;
 use dialtone::loadtest::fake_deps;
-use dialtone::softphone::{CallRecording, Utterance, converse};
+use dialtone::softphone::{CallRecording, Utterance};
 use dialtone_media::SampleRate;
-use dialtone_media::synth::voiced;
 use dialtone_telephony::agent::AgentProfile;
+use dialtone_telephony::backend::fake::{InstantTts, ScriptedStt};
 use dialtone_telephony::backend::receptionist::ReceptionistProvider;
+use dialtone_telephony::backend::registry::{CallProviders, ProviderRegistry};
 use dialtone_telephony::backend::{Dialogue, DialogueProvider, ReplyStream};
-use dialtone_telephony::call::{CallDeps, CallReport, Role, WsMessage, run_stream_call};
+use dialtone_telephony::call::{CallDeps, CallReport, FixedClock, Role};
 use dialtone_telephony::dialogue::LocalTime;
-use dialtone_telephony::stream::Carrier;
-use futures_util::{sink, stream};
 
-fn deps(script: &[&str]) -> Arc<CallDeps> {
-    Arc::new(fake_deps(std::path::Path::new("agents"), script).expect("demo agents load"))
+/// The demo agent with instant backends, on a clock stopped at Wednesday noon in Portland
+/// (2025-06-11T19:00:00Z) so no answer depends on when the test runs.
+fn deps(script: &[&str]) -> CallDeps {
+    let mut deps = fake_deps(std::path::Path::new("agents"), script).expect("demo agents load");
+    deps.clock = Arc::new(FixedClock(UNIX_EPOCH + Duration::from_secs(1_749_668_400)));
+    deps
 }
 
 /// Runs one call: the caller says `utterances` to the demo agent's number.
 async fn call(script: &[&str], utterances: &[Utterance]) -> (CallRecording, CallReport) {
-    call_with(deps(script), utterances).await
+    common::run_call(Arc::new(deps(script)), "+15035550142", utterances).await
 }
 
-async fn call_with(deps: Arc<CallDeps>, utterances: &[Utterance]) -> (CallRecording, CallReport) {
-    let common::StreamPair {
-        server_in,
-        server_out,
-        to_server,
-        from_server,
-    } = common::stream_pair();
-    let server = tokio::spawn(run_stream_call(
-        Carrier::Twilio,
-        server_in,
-        server_out,
-        deps,
-    ));
-    let client_out = sink::unfold(to_server, |tx, text: String| async move {
-        tx.send(WsMessage::Text(text))
-            .map_err(|_| std::io::Error::other("server gone"))?;
-        Ok::<_, std::io::Error>(tx)
-    });
-    let client_in = stream::unfold(from_server, |mut rx| async move {
-        rx.recv().await.map(|m| (m, rx))
-    });
-    let recording = converse(
-        Box::pin(client_out),
-        Box::pin(client_in),
+/// The agent's lines after the greeting, on a call at `at` where the caller asks `question`.
+async fn answers_at(at: SystemTime, question: &str) -> Vec<String> {
+    let mut deps = deps(&[question]);
+    deps.clock = Arc::new(FixedClock(at));
+    let (_, report) = common::run_call(
+        Arc::new(deps),
         "+15035550142",
-        "+15035550123",
-        utterances,
-        Duration::from_secs(3),
-        Duration::from_secs(40),
+        &[Utterance::after_agent(speech(1.5))],
     )
-    .await
-    .expect("call runs");
-    let report = server.await.expect("call loop finishes");
-    (recording, report)
-}
-
-fn speech(seconds: f32) -> Vec<i16> {
-    voiced(SampleRate::HZ_8000, 130.0, (8_000.0 * seconds) as usize, 0)
+    .await;
+    report
+        .transcript
+        .iter()
+        .filter(|e| e.role == Role::Agent)
+        .skip(1)
+        .map(|e| e.text.clone())
+        .collect()
 }
 
 #[tokio::test(start_paused = true)]
@@ -157,6 +140,31 @@ async fn goodbye_hangs_up_after_the_closing_line() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn open_now_follows_the_clinics_clock() {
+    // 2025-06-14T17:00:00Z: Saturday 10:00 in Portland, within Saturday's 9 AM to 1 PM.
+    let saturday_morning = UNIX_EPOCH + Duration::from_secs(1_749_920_400);
+    let lines = answers_at(saturday_morning, "Are you open right now?").await;
+    assert_eq!(lines, ["Yes, we're open now until 1 PM today."]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn today_is_the_clinics_day_not_utcs() {
+    // 2025-06-15T03:30:00Z: already Sunday in UTC (closed), still Saturday 20:30 in Portland.
+    let saturday_evening = UNIX_EPOCH + Duration::from_secs(1_749_958_200);
+    let lines = answers_at(saturday_evening, "Are you open today?").await;
+    let answer = lines.concat();
+    assert!(
+        answer.contains("Saturday") && !answer.contains("Sunday"),
+        "{lines:?}"
+    );
+    let lines = answers_at(saturday_evening, "Are you open now?").await;
+    assert_eq!(
+        lines,
+        ["We're closed for the day. We open again on Monday at 8 AM."]
+    );
+}
+
 /// The receptionist, noting every request it is asked to answer.
 #[derive(Debug, Default)]
 struct Recording(Arc<Mutex<Vec<String>>>);
@@ -194,20 +202,24 @@ impl Dialogue for RecordingDialogue {
 #[tokio::test(start_paused = true)]
 async fn a_sentence_finished_over_an_early_answer_is_answered_as_one_request() {
     let requests = Arc::new(Mutex::new(Vec::new()));
-    let mut deps = fake_deps(
-        std::path::Path::new("agents"),
-        &["What time do you", "open on Saturday?"],
-    )
-    .expect("demo agents load");
-    deps.dialogue = Arc::new(Recording(Arc::clone(&requests)));
+    let mut deps = deps(&[]);
+    deps.providers = ProviderRegistry::fixed(CallProviders {
+        stt: Arc::new(ScriptedStt::new(
+            SampleRate::HZ_16000,
+            ["What time do you", "open on Saturday?"].map(str::to_owned),
+        )),
+        tts: Arc::new(InstantTts::new(SampleRate::HZ_22050)),
+        dialogue: Arc::new(Recording(Arc::clone(&requests))),
+    });
     // The caller pauses after "What time do you", long enough to be answered, then goes on over the
     // answer's first syllables.
     let resume = Utterance {
         audio: speech(1.0),
         barge_in_after: Some(Duration::from_millis(200)),
     };
-    let (_rec, report) = call_with(
+    let (_rec, report) = common::run_call(
         Arc::new(deps),
+        "+15035550142",
         &[Utterance::after_agent(speech(0.8)), resume],
     )
     .await;

@@ -7,20 +7,24 @@ use axum::Router;
 use dialtone_media::{CallMediaConfig, SampleRate};
 use dialtone_telephony::backend::fake::{InstantTts, ScriptedStt};
 use dialtone_telephony::backend::receptionist::ReceptionistProvider;
-use dialtone_telephony::call::{CallDeps, StaticDirectory};
+use dialtone_telephony::backend::registry::{CallProviders, ProviderRegistry};
+use dialtone_telephony::call::{CallDeps, StaticDirectory, SystemClock};
 use dialtone_telephony::http::{media_listener, stream_routes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn post(public_url: Option<&str>, body: &str) -> String {
     let deps = Arc::new(CallDeps {
         directory: Arc::new(StaticDirectory::new([])),
-        stt: Arc::new(ScriptedStt::new(
-            SampleRate::HZ_16000,
-            std::iter::empty::<String>(),
-        )),
-        tts: Arc::new(InstantTts::new(SampleRate::HZ_16000)),
-        dialogue: Arc::new(ReceptionistProvider),
+        providers: ProviderRegistry::fixed(CallProviders {
+            stt: Arc::new(ScriptedStt::new(
+                SampleRate::HZ_16000,
+                std::iter::empty::<String>(),
+            )),
+            tts: Arc::new(InstantTts::new(SampleRate::HZ_16000)),
+            dialogue: Arc::new(ReceptionistProvider),
+        }),
         media: CallMediaConfig::pcmu(),
+        clock: Arc::new(SystemClock),
     });
     let app = Router::new().merge(stream_routes(deps, public_url.map(str::to_owned), None));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -27,10 +27,12 @@ pub struct ServeArgs {
     /// Twilio's media stream there. Defaults to the request's Host header.
     #[arg(long, env = "DIALTONE_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// flite voice for the agent (`slt`, `kal16`, `awb`, `rms`).
-    #[arg(long, env = "DIALTONE_VOICE", default_value = "slt")]
-    pub voice: String,
-    /// Speech recognition: `embedded` (whisper.cpp) or `openai` (OPENAI_BASE_URL, OPENAI_API_KEY).
+    /// Voice for agents that name none: a flite voice (`slt`, `kal16`, `awb`, `rms`; default `slt`) or an
+    /// OpenAI one (default `alloy`). Piper speaks with its installed voice.
+    #[arg(long, env = "DIALTONE_VOICE")]
+    pub voice: Option<String>,
+    /// Speech recognition for agents that name none (an agent file's `providers` overrides each role):
+    /// `embedded` (whisper.cpp) or `openai` (OPENAI_BASE_URL, OPENAI_API_KEY).
     #[arg(long, env = "DIALTONE_STT", default_value = "embedded")]
     pub stt: String,
     /// Dialogue: `receptionist` (built-in, no model) or `openai` (any OpenAI-compatible chat server).

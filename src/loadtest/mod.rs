@@ -19,7 +19,8 @@ use dialtone_media::{CallMediaConfig, SampleRate};
 use dialtone_telephony::agent::load_agents_dir;
 use dialtone_telephony::backend::fake::{InstantTts, ScriptedStt};
 use dialtone_telephony::backend::receptionist::ReceptionistProvider;
-use dialtone_telephony::call::{CallDeps, StaticDirectory};
+use dialtone_telephony::backend::registry::{CallProviders, ProviderRegistry};
+use dialtone_telephony::call::{CallDeps, StaticDirectory, SystemClock};
 use tokio::time::Instant;
 
 use caller::{CallerAudio, caller};
@@ -52,13 +53,16 @@ pub fn fake_deps(agents: &std::path::Path, script: &[&str]) -> anyhow::Result<Ca
     let agents = load_agents_dir(agents).context("cannot load agents")?;
     Ok(CallDeps {
         directory: Arc::new(StaticDirectory::new(agents)),
-        stt: Arc::new(ScriptedStt::new(
-            SampleRate::HZ_16000,
-            script.iter().map(|s| (*s).to_owned()),
-        )),
-        tts: Arc::new(InstantTts::new(SampleRate::HZ_22050)),
-        dialogue: Arc::new(ReceptionistProvider),
+        providers: ProviderRegistry::fixed(CallProviders {
+            stt: Arc::new(ScriptedStt::new(
+                SampleRate::HZ_16000,
+                script.iter().map(|s| (*s).to_owned()),
+            )),
+            tts: Arc::new(InstantTts::new(SampleRate::HZ_22050)),
+            dialogue: Arc::new(ReceptionistProvider),
+        }),
         media: CallMediaConfig::pcmu(),
+        clock: Arc::new(SystemClock),
     })
 }
 

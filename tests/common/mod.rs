@@ -83,3 +83,62 @@ pub fn stream_pair() -> StreamPair {
         from_server,
     }
 }
+
+/// Runs one carrier call to `to` from a fixed caller against a call loop with `deps`: the caller says
+/// `utterances` in turn and hangs up 3 s after the last answer (40 s at most). Drive it on paused time.
+pub async fn run_call(
+    deps: std::sync::Arc<dialtone_telephony::call::CallDeps>,
+    to: &str,
+    utterances: &[dialtone::softphone::Utterance],
+) -> (
+    dialtone::softphone::CallRecording,
+    dialtone_telephony::call::CallReport,
+) {
+    use dialtone_telephony::call::WsMessage;
+    use futures_util::{sink, stream};
+    use std::time::Duration;
+    let StreamPair {
+        server_in,
+        server_out,
+        to_server,
+        from_server,
+    } = stream_pair();
+    let server = tokio::spawn(dialtone_telephony::call::run_stream_call(
+        dialtone_telephony::stream::Carrier::Twilio,
+        server_in,
+        server_out,
+        deps,
+    ));
+    let client_out = sink::unfold(to_server, |tx, text: String| async move {
+        tx.send(WsMessage::Text(text))
+            .map_err(|_| std::io::Error::other("server gone"))?;
+        Ok::<_, std::io::Error>(tx)
+    });
+    let client_in = stream::unfold(from_server, |mut rx| async move {
+        rx.recv().await.map(|m| (m, rx))
+    });
+    let recording = dialtone::softphone::converse(
+        Box::pin(client_out),
+        Box::pin(client_in),
+        to,
+        "+15035550123",
+        utterances,
+        Duration::from_secs(3),
+        Duration::from_secs(40),
+    )
+    .await
+    .expect("call runs");
+    let report = server.await.expect("call loop finishes");
+    (recording, report)
+}
+
+/// Caller speech: a voiced tone of `seconds` at 8 kHz, which the scripted recogniser "hears" as its
+/// next line.
+pub fn speech(seconds: f32) -> Vec<i16> {
+    dialtone_media::synth::voiced(
+        dialtone_media::SampleRate::HZ_8000,
+        130.0,
+        (8_000.0 * seconds) as usize,
+        0,
+    )
+}

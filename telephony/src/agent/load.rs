@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::AgentProfile;
+use crate::backend::registry::{ProviderFactory, ProviderRegistry, ProviderRole};
 
 /// Why an agent file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -71,12 +72,52 @@ pub fn load_agent_file(path: &Path) -> Result<AgentProfile, AgentLoadError> {
             )));
         }
     }
+    if let Some(zone) = &agent.timezone {
+        super::zone::time_zone(zone).map_err(|e| invalid(format!("timezone: {e}")))?;
+    }
     Ok(agent)
 }
 
 /// Loads every `.toml` and `.json` agent in `dir`, sorted by file name. Two agents claiming one number is
 /// an error: a call must reach exactly one agent.
 pub fn load_agents_dir(dir: &Path) -> Result<Vec<AgentProfile>, AgentLoadError> {
+    Ok(load_dir(dir)?.into_iter().map(|(_, a)| a).collect())
+}
+
+/// [`load_agents_dir`], then builds into `registry` every provider the agents name (and the defaults
+/// the others fall back to), each name once. A provider that is unknown or cannot start is an error
+/// naming the agent file and the field.
+pub fn load_agents_dir_with_providers(
+    dir: &Path,
+    registry: &mut ProviderRegistry,
+    factory: &mut dyn ProviderFactory,
+) -> Result<Vec<AgentProfile>, AgentLoadError> {
+    let agents = load_dir(dir)?;
+    for (path, agent) in &agents {
+        registry.prepare(&agent.providers, factory).map_err(|e| {
+            let p = &agent.providers;
+            let named = match e.role() {
+                ProviderRole::Stt => p.stt.is_some(),
+                ProviderRole::Llm => p.llm.is_some(),
+                ProviderRole::Tts => p.tts.is_some() || p.voice.is_some(),
+            };
+            // A default that cannot start fails the first agent using it; say the fix is not in the file.
+            let message = if named {
+                e.to_string()
+            } else {
+                format!("{e} (the process default: the agent names none)")
+            };
+            AgentLoadError::Invalid {
+                path: path.clone(),
+                message,
+            }
+        })?;
+    }
+    Ok(agents.into_iter().map(|(_, a)| a).collect())
+}
+
+/// The agents in `dir` beside the files they came from.
+fn load_dir(dir: &Path) -> Result<Vec<(PathBuf, AgentProfile)>, AgentLoadError> {
     let io = |source| AgentLoadError::Io {
         path: dir.to_owned(),
         source,
@@ -93,11 +134,11 @@ pub fn load_agents_dir(dir: &Path) -> Result<Vec<AgentProfile>, AgentLoadError> 
         .collect();
     paths.sort();
     let agents = paths
-        .iter()
-        .map(|p| load_agent_file(p))
+        .into_iter()
+        .map(|p| load_agent_file(&p).map(|a| (p, a)))
         .collect::<Result<Vec<_>, _>>()?;
-    for (i, a) in agents.iter().enumerate() {
-        for b in &agents[i + 1..] {
+    for (i, (_, a)) in agents.iter().enumerate() {
+        for (_, b) in &agents[i + 1..] {
             if let Some(n) = a.phone_numbers.iter().find(|n| b.phone_numbers.contains(n)) {
                 return Err(AgentLoadError::Invalid {
                     path: dir.to_owned(),
@@ -198,6 +239,75 @@ mod tests {
         );
         let e = load_agents_dir(&d).unwrap_err();
         assert!(e.to_string().contains("+15035550100"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_time_zone_names_the_file_and_field() {
+        let d = temp_dir("tz");
+        let p = write(
+            &d,
+            "a.toml",
+            "name = \"A\"\ntimezone = \"America/Portland\"\n",
+        );
+        let e = load_agent_file(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("a.toml") && e.contains("timezone") && e.contains("America/Portland"),
+            "{e}"
+        );
+        let p = write(
+            &d,
+            "b.toml",
+            "name = \"B\"\ntimezone = \"America/Los_Angeles\"\n",
+        );
+        assert!(load_agent_file(&p).is_ok());
+    }
+
+    fn provider_defaults() -> ProviderRegistry {
+        ProviderRegistry::new(crate::backend::registry::ProviderNames {
+            stt: "scripted".into(),
+            llm: "receptionist".into(),
+            tts: "instant".into(),
+            voice: None,
+        })
+    }
+
+    #[test]
+    fn providers_are_checked_when_the_agents_load() {
+        use crate::backend::fake::FakeFactory;
+        let d = temp_dir("providers");
+        write(&d, "a.toml", "name = \"A\"\n");
+        write(
+            &d,
+            "b.toml",
+            "name = \"B\"\n[providers]\ntts = \"festival\"\n",
+        );
+        let mut factory = FakeFactory::new(["instant", "flite"]);
+        let e = load_agents_dir_with_providers(&d, &mut provider_defaults(), &mut factory)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("b.toml") && e.contains("providers.tts = \"festival\""),
+            "{e}"
+        );
+
+        write(
+            &d,
+            "b.toml",
+            "name = \"B\"\n[providers]\nllm = \"openai\"\n",
+        );
+        let e = load_agents_dir_with_providers(&d, &mut provider_defaults(), &mut factory)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("b.toml") && e.contains("providers.llm = \"openai\""),
+            "{e}"
+        );
+
+        write(&d, "b.toml", "name = \"B\"\n[providers]\ntts = \"flite\"\n");
+        let mut registry = provider_defaults();
+        let agents = load_agents_dir_with_providers(&d, &mut registry, &mut factory).unwrap();
+        assert_eq!(agents.len(), 2);
+        assert!(registry.for_agent(&agents[1].providers).is_ok());
     }
 
     #[test]

@@ -6,9 +6,11 @@
 
 mod facts;
 mod load;
+mod zone;
 
 pub use facts::{DayHours, Facts, Payment, Service, StaffMember, TimeRange, Weekday};
-pub use load::{AgentLoadError, load_agent_file, load_agents_dir};
+pub use load::{AgentLoadError, load_agent_file, load_agents_dir, load_agents_dir_with_providers};
+pub use zone::{local_time, time_zone};
 
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +45,8 @@ pub struct AgentProfile {
     /// Where "a person" requests and emergencies go, when the business allows transfers (E.164).
     #[serde(default)]
     pub transfer_number: Option<String>,
-    /// IANA time zone of the business, for "are you open now".
+    /// IANA time zone of the business (`America/Los_Angeles`), for "are you open now" and "today";
+    /// checked against the system tz database at load.
     #[serde(default)]
     pub timezone: Option<String>,
     /// Structured facts.
@@ -55,12 +58,13 @@ pub struct AgentProfile {
     /// System prompt for LLM dialogue providers.
     #[serde(default)]
     pub system_prompt: Option<String>,
-    /// Provider names per role; absent means the embedded defaults.
+    /// Provider names per role; a role left out uses the process default (`dialtone serve --stt/--llm/--tts`).
     #[serde(default)]
     pub providers: Providers,
 }
 
-/// Which backend serves each role of a call.
+/// Which backend serves each role of this agent's calls. Names are checked, and the providers built, when
+/// the agents are loaded.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Providers {
     /// Speech recognition ("embedded", "openai", ...).
@@ -69,10 +73,11 @@ pub struct Providers {
     /// Dialogue ("receptionist" for the built-in policy, or an LLM provider).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub llm: Option<String>,
-    /// Speech synthesis ("embedded", "flite", "openai", ...).
+    /// Speech synthesis ("auto" or "embedded", "piper", "flite", "openai").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tts: Option<String>,
-    /// Voice name for the TTS provider.
+    /// Voice for the TTS provider (a flite voice such as "kal16", an OpenAI voice such as "alloy"). Left
+    /// out, the process's voice when the agent keeps the process's TTS, else that provider's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voice: Option<String>,
 }

@@ -1,14 +1,15 @@
 //! The speech and dialogue backends a call talks to, as object-safe streaming traits.
 //!
-//! Each agent names its providers; the call loop holds one session of each per call. Dropping a session
-//! or a stream cancels it: an interrupted answer's TTS stops being synthesised the moment the call loop
-//! lets go of it.
+//! Each agent names its providers ([`registry`] holds them by name); the call loop holds one session of
+//! each per call. Dropping a session or a stream cancels it: an interrupted answer's TTS stops being
+//! synthesised the moment the call loop lets go of it.
 
 pub mod fake;
 pub mod flite;
 pub mod openai;
 pub mod piper;
 pub mod receptionist;
+pub mod registry;
 mod segment;
 pub mod whisper;
 

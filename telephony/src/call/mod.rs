@@ -7,12 +7,14 @@
 //! that reads as finished shortens that wait (`TurnHint::Complete`). The answer's first sentence goes to TTS
 //! as soon as the dialogue produces it.
 
+mod clock;
 mod continuation;
 mod directory;
 mod report;
 mod speaker;
 mod timing;
 
+pub use clock::{Clock, FixedClock, SystemClock};
 pub use directory::{AgentDirectory, StaticDirectory, redact_number};
 pub use report::{CallEnd, CallReport, Role, TranscriptEntry, WsMessage};
 pub use timing::{TurnLatency, TurnTiming};
@@ -25,28 +27,25 @@ use dialtone_media::{CallMediaConfig, Input, MediaEvent, TurnId};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tracing::{debug, info, warn};
 
-use crate::agent::AgentProfile;
-use crate::backend::{
-    Dialogue, DialogueProvider, ReplyPart, SttEvent, SttProvider, SttSession, TtsProvider,
-};
-use crate::dialogue::Action;
+use crate::agent::{AgentProfile, local_time, time_zone};
+use crate::backend::registry::{CallProviders, ProviderRegistry};
+use crate::backend::{Dialogue, ReplyPart, SttEvent, SttSession};
+use crate::dialogue::{Action, LocalTime};
 use crate::stream::{Carrier, StreamEvent, StreamOutput, StreamSession, StreamStart};
 use continuation::Continuation;
 use speaker::Speaker;
 
-/// Everything a call needs from the process: where agents are, and the backends.
+/// Everything a call needs from the process: where agents are, the backends, and the time of day.
 #[derive(Debug, Clone)]
 pub struct CallDeps {
     /// Agent lookup.
     pub directory: Arc<dyn AgentDirectory>,
-    /// Speech recognition.
-    pub stt: Arc<dyn SttProvider>,
-    /// Speech synthesis.
-    pub tts: Arc<dyn TtsProvider>,
-    /// The dialogue.
-    pub dialogue: Arc<dyn DialogueProvider>,
+    /// The backends by name; each call takes the ones its agent names, else the process defaults.
+    pub providers: ProviderRegistry,
     /// Media settings; codec and rates are filled in per call.
     pub media: CallMediaConfig,
+    /// Wall-clock time, turned into the agent's local time for each turn.
+    pub clock: Arc<dyn Clock>,
 }
 
 fn now() -> Instant {
@@ -57,6 +56,10 @@ fn now() -> Instant {
 struct CallState {
     deps: Arc<CallDeps>,
     agent: Option<Arc<AgentProfile>>,
+    /// The agent's backends, from the call's start.
+    backends: Option<CallProviders>,
+    /// The agent's time zone, when it names one.
+    zone: Option<jiff::tz::TimeZone>,
     stt: Option<Box<dyn SttSession>>,
     dialogue: Option<Box<dyn Dialogue>>,
     speaker: Option<Speaker>,
@@ -93,6 +96,8 @@ where
     let mut st = CallState {
         deps,
         agent: None,
+        backends: None,
+        zone: None,
         stt: None,
         dialogue: None,
         speaker: None,
@@ -249,9 +254,28 @@ impl CallState {
         };
         info!(agent = %agent.id, call = %start.call_id, "call started");
         self.report.agent_id = Some(agent.id.clone());
+        let backends = match self.deps.providers.for_agent(&agent.providers) {
+            Ok(b) => b,
+            Err(e) => {
+                warn!(agent = %agent.id, error = %e, "the agent's providers are not available");
+                return Some(CallEnd::BackendUnavailable);
+            }
+        };
+        // File agents were checked at load; one from elsewhere may still name a zone the system lacks,
+        // and the dialogue answers without "now" rather than dropping the call.
+        self.zone = agent
+            .timezone
+            .as_deref()
+            .and_then(|name| match time_zone(name) {
+                Ok(zone) => Some(zone),
+                Err(e) => {
+                    warn!(agent = %agent.id, error = %e, "ignoring the agent's time zone");
+                    None
+                }
+            });
         let mut config = self.deps.media.clone();
-        config.stt_rate = self.deps.stt.rate();
-        config.agent_rate = self.deps.tts.rate();
+        config.stt_rate = backends.stt.rate();
+        config.agent_rate = backends.tts.rate();
         // Carrier streams run over TCP: packets arrive in order, so start shallow and let the buffer
         // deepen only if delivery turns out bursty. Quiet agents send nothing.
         config.jitter_initial_delay = config.jitter_min_delay;
@@ -262,20 +286,20 @@ impl CallState {
             warn!(error = %e, "could not start media");
             return Some(CallEnd::BackendUnavailable);
         }
-        match self.deps.stt.open() {
+        match backends.stt.open() {
             Ok(stt) => self.stt = Some(stt),
             Err(e) => {
                 warn!(error = %e, "speech recognition unavailable");
                 return Some(CallEnd::BackendUnavailable);
             }
         }
-        let mut dialogue = self
-            .deps
+        let mut dialogue = backends
             .dialogue
             .start(Arc::clone(&agent), start.caller_number().map(str::to_owned));
         let greeting = dialogue.greeting();
         self.dialogue = Some(dialogue);
         self.agent = Some(agent);
+        self.backends = Some(backends);
         self.speak(greeting);
         None
     }
@@ -346,10 +370,11 @@ impl CallState {
                 }
             }
             MediaEvent::Dtmf { digit, .. } => {
+                let now = self.local_now();
                 let reply = self
                     .dialogue
                     .as_mut()
-                    .and_then(|d| d.dtmf(digit.as_char(), None));
+                    .and_then(|d| d.dtmf(digit.as_char(), now));
                 if let Some(reply) = reply {
                     self.speak(reply);
                 }
@@ -405,16 +430,23 @@ impl CallState {
             text: text.clone(),
             interrupted: false,
         });
+        let now = self.local_now();
         let Some(dialogue) = &mut self.dialogue else {
             return;
         };
         // A sentence the caller paused in and then finished over our early answer is one request.
         let request = self.continuation.join(text);
-        let reply = dialogue.respond(&request, None);
+        let reply = dialogue.respond(&request, now);
         let speech_end = self.timing.speech_end;
         self.speak(reply);
         self.continuation
             .answering(&request, speech_end, TurnId(self.next_turn - 1));
+    }
+
+    /// The time at the business, read afresh each turn: a call can run past midnight or closing time.
+    fn local_now(&self) -> Option<LocalTime> {
+        let zone = self.zone.as_ref()?;
+        local_time(self.deps.clock.now(), zone)
     }
 
     /// Starts a new agent turn with `reply`, replacing whatever the agent was saying.
@@ -520,9 +552,10 @@ impl CallState {
     /// Starts synthesising the next sentence when the synthesiser is idle.
     fn pump_tts(&mut self) {
         if let Some(speaker) = &mut self.speaker
+            && let Some(backends) = &self.backends
             && let Some(sentence) = speaker.next_sentence()
         {
-            speaker.tts = Some(self.deps.tts.synthesize(&sentence));
+            speaker.tts = Some(backends.tts.synthesize(&sentence));
         }
     }
 
