@@ -5,8 +5,10 @@
 //! usable alone; [`provision`] runs them all. This crate depends on none of ours: the API converts its output
 //! into telephony's agent profile through the shared JSON shape of `facts`.
 
+pub mod crawl;
 pub mod error;
 pub mod page;
 
+pub use crawl::BusinessUrl;
 pub use error::{ProvisionError, ProvisionErrorCode};
 pub use page::{CrawlReport, CrawlResult, Page, SkippedUrl};
