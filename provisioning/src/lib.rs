@@ -9,6 +9,6 @@ pub mod crawl;
 pub mod error;
 pub mod page;
 
-pub use crawl::BusinessUrl;
+pub use crawl::{BusinessUrl, CrawlConfig, Crawler};
 pub use error::{ProvisionError, ProvisionErrorCode};
 pub use page::{CrawlReport, CrawlResult, Page, SkippedUrl};
