@@ -101,6 +101,8 @@ pub fn is_html(content_type: Option<&str>, body: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]

@@ -83,6 +83,8 @@ pub struct Entry {
     pub seq: u64,
     /// The URL to fetch.
     pub url: Url,
+    /// A common path tried without a link to it: its absence is normal, not a broken link.
+    pub guessed: bool,
 }
 
 /// Queue plus the set of URLs already seen (queued, fetched or skipped), by de-duplication key.
@@ -113,7 +115,7 @@ impl Frontier {
     }
 
     /// Queues a seen URL; false when the queue is full.
-    pub fn push(&mut self, url: Url, depth: u32) -> bool {
+    pub fn push(&mut self, url: Url, depth: u32, guessed: bool) -> bool {
         if self.heap.len() >= self.max_queued {
             return false;
         }
@@ -128,6 +130,7 @@ impl Frontier {
             segments,
             seq: self.next_seq,
             url,
+            guessed,
         }));
         self.next_seq += 1;
         true
@@ -156,6 +159,8 @@ impl Frontier {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     fn url(path: &str) -> Url {
@@ -177,7 +182,7 @@ mod tests {
             ("/blog/post-2", 2),
         ] {
             assert!(f.see(&url(path)));
-            f.push(url(path), depth);
+            f.push(url(path), depth, false);
         }
         let order: Vec<String> = std::iter::from_fn(|| f.pop())
             .map(|e| e.url.path().to_owned())
@@ -203,8 +208,8 @@ mod tests {
         let mut f = Frontier::new(1);
         assert!(f.see(&url("/about")));
         assert!(!f.see(&url("/about/#x")));
-        assert!(f.push(url("/about"), 1));
-        assert!(!f.push(url("/contact"), 1));
+        assert!(f.push(url("/about"), 1, false));
+        assert!(!f.push(url("/contact"), 1, true));
         assert!(f.has_kind(1));
         assert!(!f.has_kind(0));
         assert_eq!(f.drain().len(), 1);

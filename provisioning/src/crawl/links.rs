@@ -73,6 +73,8 @@ fn links_of(doc: &Html, page_url: &Url) -> Vec<Url> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     fn links(html: &str) -> Vec<String> {

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::frontier::{COMMON_PATHS, Entry, Frontier};
-use super::session::{FetchedPage, Session, skip};
+use super::session::{Failure, FetchedPage, Session, skip};
 use super::url::{Site, dedupe_key, has_non_html_extension, normalise};
 use crate::error::{ProvisionError, ProvisionErrorCode};
 use crate::page::{CrawlReport, CrawlResult, Page};
@@ -31,8 +31,8 @@ struct Gathered {
 }
 
 impl Gathered {
-    /// Queues a link or sitemap URL found at `depth`, or records why not.
-    fn discover(&mut self, session: &Session, url: &Url, depth: u32) {
+    /// Queues a link, sitemap URL or guessed common path found at `depth`, or records why not.
+    fn discover(&mut self, session: &Session, url: &Url, depth: u32, guessed: bool) {
         // Beyond the depth limit links are not even recorded: the same URL may yet turn up nearer home.
         if depth > self.max_depth {
             return;
@@ -47,7 +47,7 @@ impl Gathered {
             "off_site"
         } else if has_non_html_extension(&url) {
             "not_html"
-        } else if !self.frontier.push(url.clone(), depth) {
+        } else if !self.frontier.push(url.clone(), depth, guessed) {
             "page_limit"
         } else {
             return;
@@ -64,7 +64,7 @@ impl Gathered {
         self.kept.insert(dedupe_key(&entry.url));
         self.report.bytes_fetched += page.bytes as u64;
         for link in &page.links {
-            self.discover(session, link, entry.depth + 1);
+            self.discover(session, link, entry.depth + 1, false);
         }
         let kept = Page {
             url: page.url.to_string(),
@@ -115,20 +115,20 @@ impl Session {
         gathered.frontier.see(&start);
         gathered.frontier.see(&home.url);
         for link in &home.links {
-            gathered.discover(&self, link, 1);
+            gathered.discover(&self, link, 1, false);
         }
         let site = gathered.site.clone();
         let from_sitemaps = self
             .read_sitemaps(&home.url, &site, deadline, &mut gathered.report)
             .await;
         for url in &from_sitemaps {
-            gathered.discover(&self, url, 1);
+            gathered.discover(&self, url, 1, false);
         }
         for &(path, kind) in COMMON_PATHS {
             if !gathered.frontier.has_kind(kind)
                 && let Ok(url) = home.url.join(path)
             {
-                gathered.discover(&self, &url, 1);
+                gathered.discover(&self, &url, 1, true);
             }
         }
         let home_page = Page {
@@ -179,6 +179,8 @@ impl Session {
                     let Some(entry) = in_flight.remove(&id) else { continue };
                     match outcome {
                         Some(Ok(page)) => gathered.accept(self, entry, page),
+                        // A guessed common path that does not exist is normal, not a broken link.
+                        Some(Err(f)) if entry.guessed && matches!(f.failure, Failure::Status(404 | 410)) => {}
                         Some(Err(f)) => skip(&mut gathered.report, &entry.url, f.failure.reason()),
                         // A task that panicked or was cancelled: nothing here panics, but say so if it does.
                         None => skip(&mut gathered.report, &entry.url, "fetch_error"),

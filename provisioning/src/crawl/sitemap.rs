@@ -62,6 +62,8 @@ pub fn parse(text: &str, max_entries: usize) -> Result<Sitemap, SitemapError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]

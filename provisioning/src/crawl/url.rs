@@ -53,7 +53,7 @@ impl BusinessUrl {
         }
         match url.host() {
             None => return Err(invalid("the URL has no host")),
-            Some(Host::Domain(d)) if d.is_empty() => return Err(invalid("the URL has no host")),
+            Some(Host::Domain("")) => return Err(invalid("the URL has no host")),
             Some(_) => {}
         }
         if !url.username().is_empty() || url.password().is_some() {
@@ -208,6 +208,8 @@ pub fn origin_key(url: &Url) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
     use proptest::prelude::*;
 
