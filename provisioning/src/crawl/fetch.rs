@@ -106,17 +106,34 @@ struct Politeness {
     hosts: Mutex<HashMap<String, (Instant, Duration)>>,
 }
 
+/// Hosts remembered before slots in the past are forgotten; a long-lived crawler meets many hosts.
+const MAX_REMEMBERED_HOSTS: usize = 1024;
+
 impl Politeness {
+    fn new(gap: Duration) -> Self {
+        Self {
+            gap,
+            hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
     async fn wait(&self, host: &str) {
         let slot = {
             let mut hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
             let now = Instant::now();
+            if hosts.len() >= MAX_REMEMBERED_HOSTS {
+                hosts.retain(|_, (next, _)| *next > now);
+            }
             let (next, gap) = hosts.get(host).copied().unwrap_or((now, self.gap));
             if gap.is_zero() {
                 return;
             }
             let slot = next.max(now);
-            hosts.insert(host.to_owned(), (slot + gap, gap));
+            // A gap too large to add is a configuration mistake: a day stands in for it.
+            let after = slot
+                .checked_add(gap)
+                .unwrap_or_else(|| slot + Duration::from_secs(86_400));
+            hosts.insert(host.to_owned(), (after, gap));
             slot
         };
         tokio::time::sleep_until(slot).await;
@@ -178,10 +195,7 @@ impl Fetcher {
         Ok(Self {
             client,
             policy,
-            politeness: Politeness {
-                gap: settings.per_host_gap,
-                hosts: Mutex::new(HashMap::new()),
-            },
+            politeness: Politeness::new(settings.per_host_gap),
         })
     }
 
@@ -304,4 +318,52 @@ fn install_crypto_provider() {
         // Err means another provider is already the default, which serves as well.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn politeness_spaces_requests_per_host() {
+        let p = Politeness::new(Duration::from_millis(250));
+        let t0 = Instant::now();
+        p.wait("a.com").await;
+        assert_eq!(
+            t0.elapsed(),
+            Duration::ZERO,
+            "the first request goes at once"
+        );
+        p.wait("b.com").await;
+        assert_eq!(t0.elapsed(), Duration::ZERO, "other hosts do not wait");
+        p.wait("a.com").await;
+        assert_eq!(t0.elapsed(), Duration::from_millis(250));
+        p.raise_gap("a.com", Duration::from_secs(1));
+        p.wait("a.com").await;
+        assert_eq!(
+            t0.elapsed(),
+            Duration::from_millis(500),
+            "the slot was booked with the old gap"
+        );
+        p.wait("a.com").await;
+        assert_eq!(
+            t0.elapsed(),
+            Duration::from_millis(1500),
+            "then Crawl-delay widens the gap"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_gap_means_no_wait() {
+        let p = Politeness::new(Duration::ZERO);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            p.wait("a.com").await;
+        }
+        assert_eq!(t0.elapsed(), Duration::ZERO);
+        p.raise_gap("a.com", Duration::from_millis(100));
+        p.wait("a.com").await;
+        p.wait("a.com").await;
+        assert_eq!(t0.elapsed(), Duration::from_millis(100));
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -83,7 +84,10 @@ impl Session {
     /// Crawls from `start`; see [`super::Crawler::crawl`].
     pub(super) async fn run(self: Arc<Self>, start: Url) -> Result<CrawlResult, ProvisionError> {
         let started = Instant::now();
-        let deadline = started + self.config.max_total_time;
+        // A time limit too large to add means "no limit": a year stands in for it.
+        let deadline = started
+            .checked_add(self.config.max_total_time)
+            .unwrap_or_else(|| started + Duration::from_secs(365 * 86_400));
         let home_fetch = self.clone().fetch_page(start.clone(), None);
         let home = match tokio::time::timeout_at(deadline, home_fetch).await {
             Err(_) => {
