@@ -177,4 +177,9 @@ async fn depth_zero_keeps_the_home_page_only() {
         .await
         .expect("the site crawls");
     assert_eq!(page_paths(&result, &server), ["/"]);
+    assert_eq!(
+        server.requested(),
+        ["/robots.txt", "/"],
+        "no sitemap or common path is tried"
+    );
 }

@@ -121,12 +121,15 @@ impl Session {
         for link in &home.links {
             gathered.discover(&self, link, 1, false);
         }
-        let site = gathered.site.clone();
-        let from_sitemaps = self
-            .read_sitemaps(&home.url, &site, deadline, &mut gathered.report)
-            .await;
-        for url in &from_sitemaps {
-            gathered.discover(&self, url, 1, false);
+        // Sitemaps cost requests; a crawl limited to the home page has no use for them.
+        if self.config.max_pages > 1 && self.config.max_depth > 0 {
+            let site = gathered.site.clone();
+            let from_sitemaps = self
+                .read_sitemaps(&home.url, &site, deadline, &mut gathered.report)
+                .await;
+            for url in &from_sitemaps {
+                gathered.discover(&self, url, 1, false);
+            }
         }
         for &(path, kind) in COMMON_PATHS {
             if !gathered.frontier.has_kind(kind)
