@@ -5,10 +5,12 @@
 //! usable alone; [`provision`] runs them all. This crate depends on none of ours: the API converts its output
 //! into telephony's agent profile through the shared JSON shape of `facts`.
 
+pub mod crawl;
 pub mod error;
 pub mod kb;
 pub mod page;
 pub mod template;
 
+pub use crawl::{BusinessUrl, CrawlConfig, Crawler};
 pub use error::{ProvisionError, ProvisionErrorCode};
 pub use page::{CrawlReport, CrawlResult, Page, SkippedUrl};

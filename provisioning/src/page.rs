@@ -18,8 +18,10 @@ pub struct Page {
 pub struct SkippedUrl {
     /// The URL as found.
     pub url: String,
-    /// Short machine-readable reason: `robots`, `not_html`, `too_large`, `http_404`, `redirect_limit`,
-    /// `blocked_address`, `off_site`, `page_limit`, `time_limit`, `fetch_error`.
+    /// Short machine-readable reason: `robots`, `not_html`, `too_large`, `http_404` (any status as
+    /// `http_<code>`), `redirect_limit`, `redirect_loop`, `blocked_address`, `off_site`, `page_limit`,
+    /// `time_limit`, `timeout` (one request), `duplicate` (redirects to a page already kept),
+    /// `not_sitemap` (a listed sitemap that is not one), `fetch_error`.
     pub reason: String,
 }
 
