@@ -6,6 +6,8 @@
 //! into telephony's agent profile through the shared JSON shape of `facts`.
 
 pub mod error;
+pub mod extract;
+pub mod facts;
 pub mod page;
 
 pub use error::{ProvisionError, ProvisionErrorCode};

@@ -1,0 +1,654 @@
+//! Visible text of a page as blocks that remember where they sat (header, nav, main, footer) and what they
+//! were (heading, list item, cell), with scripts, styles and hidden elements removed.
+//!
+//! Extraction weighs evidence by placement, and the knowledge base wants the main copy without navigation;
+//! both read this one walk of the DOM.
+
+use ego_tree::iter::Edge;
+use scraper::{ElementRef, Html, Node};
+
+/// Caps that keep one hostile page from costing unbounded memory or time.
+const MAX_BLOCKS: usize = 20_000;
+const MAX_BLOCK_CHARS: usize = 2_000;
+const MAX_LINKS: usize = 5_000;
+
+/// Where on the page a block sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Region {
+    /// Site header or banner.
+    Header,
+    /// Navigation menus.
+    Nav,
+    /// The page's own content.
+    Main,
+    /// Sidebars and asides.
+    Aside,
+    /// Site footer.
+    Footer,
+}
+
+impl Region {
+    /// Header and footer repeat on every page and carry the site-wide contact details.
+    pub fn is_chrome(self) -> bool {
+        matches!(self, Region::Header | Region::Footer)
+    }
+}
+
+/// What kind of element a block came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockKind {
+    /// `h1`..`h6`, with its level.
+    Heading(u8),
+    /// `li`.
+    ListItem,
+    /// `p`.
+    Paragraph,
+    /// `td`, `th` (tables are also read row by row).
+    Cell,
+    /// Anything else (`div`, `section`, `address`, ...).
+    Other,
+}
+
+/// A run of text between block boundaries; lines broken by `<br>` are kept as `\n`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    /// Whitespace-collapsed text.
+    pub text: String,
+    /// Element kind.
+    pub kind: BlockKind,
+    /// Placement.
+    pub region: Region,
+    /// Inside a quotation, testimonial, review or partner mention: someone else's words or details.
+    pub quoted: bool,
+    /// Inside an `<address>` element.
+    pub in_address: bool,
+    /// Index of the nearest heading above this block (for a heading: its parent heading).
+    pub heading: Option<usize>,
+    /// Identifies the `ul`/`ol` a list item belongs to.
+    pub list: Option<u32>,
+}
+
+/// A hyperlink with its placement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The raw `href`.
+    pub href: String,
+    /// Anchor text.
+    pub text: String,
+    /// Placement.
+    pub region: Region,
+    /// Inside quoted content.
+    pub quoted: bool,
+}
+
+/// A page's visible text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageText {
+    /// Blocks in document order.
+    pub blocks: Vec<Block>,
+    /// Links in document order.
+    pub links: Vec<Link>,
+}
+
+impl PageText {
+    /// Reads the visible text of a parsed document.
+    pub fn from_html(doc: &Html) -> Self {
+        Walker::default().walk(doc)
+    }
+
+    /// Text of the blocks in `region`, one block per line.
+    pub fn text_in(&self, region: Region) -> String {
+        let mut out = String::new();
+        for b in self.blocks.iter().filter(|b| b.region == region) {
+            out.push_str(&b.text);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The heading chain above block `i`, nearest first.
+    pub fn headings_above(&self, i: usize) -> impl Iterator<Item = &Block> + '_ {
+        let mut next = self.blocks.get(i).and_then(|b| b.heading);
+        std::iter::from_fn(move || {
+            let h = self.blocks.get(next?)?;
+            next = h.heading;
+            Some(h)
+        })
+    }
+}
+
+/// The page's main copy without navigation, header, footer, scripts or hidden elements: what the knowledge
+/// base should index.
+pub fn visible_text(html: &str) -> String {
+    PageText::from_html(&Html::parse_document(html)).text_in(Region::Main)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    region: Region,
+    quoted: bool,
+    in_address: bool,
+    in_content: bool,
+    kind: BlockKind,
+    list: Option<u32>,
+}
+
+impl Default for Frame {
+    fn default() -> Self {
+        Frame {
+            region: Region::Main,
+            quoted: false,
+            in_address: false,
+            in_content: false,
+            kind: BlockKind::Other,
+            list: None,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Walker {
+    out: PageText,
+    stack: Vec<Frame>,
+    buf: String,
+    /// Set at an inline element boundary: the next text may need a separating space.
+    soft_break: bool,
+    skipping: Option<ego_tree::NodeId>,
+    /// Open heading blocks by level (index 0 = h1), for section nesting.
+    heading_at: [Option<usize>; 6],
+    lists: u32,
+    link: Option<(String, usize)>,
+}
+
+impl Walker {
+    fn walk(mut self, doc: &Html) -> PageText {
+        for edge in doc.tree.root().traverse() {
+            match edge {
+                Edge::Open(node) => {
+                    if self.skipping.is_some() {
+                        continue;
+                    }
+                    match node.value() {
+                        Node::Text(t) => self.push_text(t),
+                        Node::Element(_) => {
+                            let Some(el) = ElementRef::wrap(node) else {
+                                continue;
+                            };
+                            if is_hidden(el) {
+                                self.skipping = Some(node.id());
+                                continue;
+                            }
+                            self.open(el);
+                        }
+                        _ => {}
+                    }
+                }
+                Edge::Close(node) => {
+                    if let Some(id) = self.skipping {
+                        if id == node.id() {
+                            self.skipping = None;
+                        }
+                        continue;
+                    }
+                    if let Some(el) = ElementRef::wrap(node) {
+                        self.close(el);
+                    }
+                }
+            }
+        }
+        self.flush();
+        self.out
+    }
+
+    fn top(&self) -> Frame {
+        self.stack.last().copied().unwrap_or_default()
+    }
+
+    fn open(&mut self, el: ElementRef<'_>) {
+        let name = el.value().name();
+        let mut frame = self.top();
+        if let Some(region) = region_of(el) {
+            // A header or footer inside an article or `main` belongs to that content, not to the site.
+            if !(frame.in_content && matches!(name, "header" | "footer")) {
+                frame.region = region;
+            }
+        }
+        frame.in_content |= matches!(name, "main" | "article");
+        frame.quoted |= is_quoted(el);
+        frame.in_address |= name == "address";
+        if matches!(name, "ul" | "ol") {
+            self.lists += 1;
+            frame.list = Some(self.lists);
+        }
+        if name == "br" {
+            self.buf.push('\n');
+            return;
+        }
+        if name == "a" {
+            if let Some(href) = el.value().attr("href") {
+                self.link = Some((href.to_owned(), self.buf.len()));
+            }
+        }
+        if is_block(name) {
+            self.flush();
+            frame.kind = match name {
+                "h1" => BlockKind::Heading(1),
+                "h2" => BlockKind::Heading(2),
+                "h3" => BlockKind::Heading(3),
+                "h4" => BlockKind::Heading(4),
+                "h5" => BlockKind::Heading(5),
+                "h6" => BlockKind::Heading(6),
+                "li" => BlockKind::ListItem,
+                "p" => BlockKind::Paragraph,
+                "td" | "th" => BlockKind::Cell,
+                _ => BlockKind::Other,
+            };
+        } else {
+            self.soft_break = true;
+        }
+        if is_void(name) {
+            return;
+        }
+        self.stack.push(frame);
+    }
+
+    fn close(&mut self, el: ElementRef<'_>) {
+        let name = el.value().name();
+        if is_void(name) {
+            return;
+        }
+        if name == "a" {
+            if let Some((href, start)) = self.link.take() {
+                let text = self.buf.get(start..).map(collapse).unwrap_or_default();
+                let f = self.top();
+                if self.out.links.len() < MAX_LINKS {
+                    self.out.links.push(Link {
+                        href,
+                        text,
+                        region: f.region,
+                        quoted: f.quoted,
+                    });
+                }
+            }
+        }
+        if is_block(name) {
+            self.flush();
+        } else {
+            self.soft_break = true;
+        }
+        self.stack.pop();
+    }
+
+    fn push_text(&mut self, t: &str) {
+        if self.soft_break {
+            self.soft_break = false;
+            let last = self.buf.chars().last();
+            let first = t.chars().next();
+            if let (Some(l), Some(f)) = (last, first) {
+                let glue = l.is_whitespace()
+                    || f.is_whitespace()
+                    || matches!(f, ',' | '.' | ';' | ':' | '!' | '?' | ')')
+                    || matches!(l, '$' | '(' | '@' | '/' | '-');
+                if !glue {
+                    self.buf.push(' ');
+                }
+            }
+        }
+        if self.buf.len() < MAX_BLOCK_CHARS * 2 {
+            self.buf.push_str(t);
+        }
+    }
+
+    fn flush(&mut self) {
+        self.soft_break = false;
+        if self.buf.is_empty() {
+            return;
+        }
+        let mut text = self
+            .buf
+            .split('\n')
+            .map(collapse)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
+        self.buf.clear();
+        // Link text offsets point into the buffer; a flush inside a link restarts them.
+        if let Some((_, start)) = &mut self.link {
+            *start = 0;
+        }
+        if text.is_empty() || self.out.blocks.len() >= MAX_BLOCKS {
+            return;
+        }
+        if text.len() > MAX_BLOCK_CHARS {
+            let mut cut = MAX_BLOCK_CHARS;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+        }
+        let f = self.top();
+        let index = self.out.blocks.len();
+        let heading = match f.kind {
+            BlockKind::Heading(level) => {
+                let level = usize::from(level.clamp(1, 6));
+                let parent = self.heading_at[..level - 1]
+                    .iter()
+                    .rev()
+                    .flatten()
+                    .next()
+                    .copied();
+                self.heading_at[level - 1] = Some(index);
+                for deeper in &mut self.heading_at[level..] {
+                    *deeper = None;
+                }
+                parent
+            }
+            _ => self.heading_at.iter().rev().flatten().next().copied(),
+        };
+        self.out.blocks.push(Block {
+            text,
+            kind: f.kind,
+            region: f.region,
+            quoted: f.quoted,
+            in_address: f.in_address,
+            heading,
+            list: if f.kind == BlockKind::ListItem {
+                f.list
+            } else {
+                None
+            },
+        });
+    }
+}
+
+/// Collapses runs of whitespace (including non-breaking spaces) to one space and trims.
+pub fn collapse(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split(|c: char| c.is_whitespace() || c == '\u{a0}') {
+        if word.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "address"
+            | "article"
+            | "aside"
+            | "blockquote"
+            | "body"
+            | "caption"
+            | "dd"
+            | "details"
+            | "dialog"
+            | "div"
+            | "dl"
+            | "dt"
+            | "fieldset"
+            | "figcaption"
+            | "figure"
+            | "footer"
+            | "form"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "header"
+            | "hgroup"
+            | "hr"
+            | "li"
+            | "main"
+            | "nav"
+            | "ol"
+            | "p"
+            | "pre"
+            | "section"
+            | "summary"
+            | "table"
+            | "tbody"
+            | "td"
+            | "tfoot"
+            | "th"
+            | "thead"
+            | "tr"
+            | "ul"
+            | "option"
+            | "button"
+    )
+}
+
+fn is_void(name: &str) -> bool {
+    matches!(
+        name,
+        "area"
+            | "base"
+            | "br"
+            | "col"
+            | "embed"
+            | "hr"
+            | "img"
+            | "input"
+            | "link"
+            | "meta"
+            | "source"
+            | "track"
+            | "wbr"
+    )
+}
+
+/// Elements whose content is never shown as page text, or is explicitly hidden.
+fn is_hidden(el: ElementRef<'_>) -> bool {
+    let v = el.value();
+    if matches!(
+        v.name(),
+        "script"
+            | "style"
+            | "noscript"
+            | "template"
+            | "svg"
+            | "head"
+            | "iframe"
+            | "object"
+            | "canvas"
+    ) {
+        return true;
+    }
+    if v.attr("hidden").is_some() || v.attr("aria-hidden") == Some("true") {
+        return true;
+    }
+    v.attr("style").is_some_and(|s| {
+        let s: String = s
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        s.contains("display:none") || s.contains("visibility:hidden")
+    })
+}
+
+/// Hyphen/underscore-separated words of the element's id and classes, lower-cased.
+fn name_tokens(el: ElementRef<'_>) -> impl Iterator<Item = String> + '_ {
+    el.value()
+        .id()
+        .into_iter()
+        .chain(el.value().classes())
+        .flat_map(|s| s.split(['-', '_']))
+        .map(str::to_ascii_lowercase)
+}
+
+/// The region an element opens, from its tag, ARIA role, or id/class names.
+pub fn region_of(el: ElementRef<'_>) -> Option<Region> {
+    let v = el.value();
+    match v.name() {
+        "header" => return Some(Region::Header),
+        "footer" => return Some(Region::Footer),
+        "nav" => return Some(Region::Nav),
+        "aside" => return Some(Region::Aside),
+        "main" => return Some(Region::Main),
+        _ => {}
+    }
+    match v.attr("role") {
+        Some("banner") => return Some(Region::Header),
+        Some("contentinfo") => return Some(Region::Footer),
+        Some("navigation") => return Some(Region::Nav),
+        Some("complementary") => return Some(Region::Aside),
+        Some("main") => return Some(Region::Main),
+        _ => {}
+    }
+    if !matches!(v.name(), "div" | "section" | "ul" | "ol") {
+        return None;
+    }
+    for t in name_tokens(el) {
+        match t.as_str() {
+            "header" | "masthead" | "topbar" | "banner" => return Some(Region::Header),
+            "footer" => return Some(Region::Footer),
+            "nav" | "navbar" | "navigation" | "breadcrumb" | "breadcrumbs" => {
+                return Some(Region::Nav);
+            }
+            "sidebar" => return Some(Region::Aside),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Quotations and content about someone else: testimonials, reviews, partners, sponsors.
+pub fn is_quoted(el: ElementRef<'_>) -> bool {
+    if matches!(el.value().name(), "blockquote" | "q" | "cite") {
+        return true;
+    }
+    name_tokens(el).any(|t| {
+        matches!(
+            t.as_str(),
+            "testimonial"
+                | "testimonials"
+                | "review"
+                | "reviews"
+                | "quote"
+                | "partner"
+                | "partners"
+                | "sponsor"
+                | "sponsors"
+                | "referral"
+                | "referrals"
+                | "affiliate"
+                | "affiliates"
+        )
+    })
+}
+
+/// Placement of an element found by selector rather than by the walk: its nearest region and whether it
+/// sits in quoted content.
+pub fn placement_of(el: ElementRef<'_>) -> (Region, bool) {
+    let mut region = None;
+    let mut quoted = false;
+    let mut node = Some(el);
+    while let Some(e) = node {
+        if region.is_none() {
+            region = region_of(e);
+        }
+        quoted |= is_quoted(e);
+        node = e.parent().and_then(ElementRef::wrap);
+    }
+    (region.unwrap_or(Region::Main), quoted)
+}
+
+/// All text of an element, whitespace-collapsed, scripts excluded.
+pub fn element_text(el: ElementRef<'_>) -> String {
+    let mut s = String::new();
+    for t in el.text() {
+        if !s.is_empty() && !s.ends_with(' ') {
+            s.push(' ');
+        }
+        s.push_str(t);
+    }
+    collapse(&s)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn blocks(html: &str) -> Vec<Block> {
+        PageText::from_html(&Html::parse_document(html)).blocks
+    }
+
+    #[test]
+    fn scripts_styles_and_hidden_elements_are_not_text() {
+        let b = blocks(
+            "<html><head><title>T</title><style>p{}</style></head><body><p>Seen</p>\
+             <script>var x = 'unseen';</script><p hidden>gone</p><div style='display: none'>gone</div>\
+             <noscript>gone</noscript><p>Also seen</p></body></html>",
+        );
+        let texts: Vec<&str> = b.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(texts, ["Seen", "Also seen"]);
+    }
+
+    #[test]
+    fn blocks_know_their_region_kind_and_section() {
+        let b = blocks(
+            "<body><header><a href='tel:5035550100'>Call</a></header><nav><ul><li>Home</li></ul></nav>\
+             <main><h1>Services</h1><h2>Cleanings</h2><ul><li>Exam</li></ul><p>Text</p></main>\
+             <div class='site-footer'><p>Footer</p></div></body>",
+        );
+        assert_eq!(b[0].region, Region::Header);
+        assert_eq!(b[1].region, Region::Nav);
+        assert_eq!(b[2].kind, BlockKind::Heading(1));
+        assert_eq!(b[3].kind, BlockKind::Heading(2));
+        assert_eq!(b[3].heading, Some(2));
+        assert_eq!(b[4].kind, BlockKind::ListItem);
+        assert_eq!(b[4].heading, Some(3));
+        assert!(b[4].list.is_some());
+        assert_eq!(b[5].kind, BlockKind::Paragraph);
+        assert_eq!(b[6].region, Region::Footer);
+    }
+
+    #[test]
+    fn line_breaks_and_inline_boundaries_are_kept_apart() {
+        let b = blocks(
+            "<p>123 Main St<br>Portland, OR</p><p><span>Mon</span><span>9am-5pm</span></p><p>Dr.<b>Ann Lee</b>, DDS</p>",
+        );
+        assert_eq!(b[0].text, "123 Main St\nPortland, OR");
+        assert_eq!(b[1].text, "Mon 9am-5pm");
+        assert_eq!(b[2].text, "Dr. Ann Lee, DDS");
+    }
+
+    #[test]
+    fn testimonials_are_marked_quoted_and_links_are_collected() {
+        let page = PageText::from_html(&Html::parse_document(
+            "<body><div class='testimonial'><p>Call <a href='tel:+15035550199'>555-0199</a></p></div>\
+             <footer><a href='mailto:hi@x.example'>Email us</a></footer></body>",
+        ));
+        assert!(page.blocks[0].quoted);
+        assert_eq!(page.links.len(), 2);
+        assert!(page.links[0].quoted);
+        assert_eq!(page.links[0].text, "555-0199");
+        assert_eq!(page.links[1].region, Region::Footer);
+    }
+
+    #[test]
+    fn visible_text_drops_chrome() {
+        let t = visible_text(
+            "<header>Logo</header><main><p>Hello there</p></main><footer>(c)</footer>",
+        );
+        assert_eq!(t, "Hello there\n");
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        // The walk is iterative; the depth is kept modest because html5ever itself slows down on deep trees.
+        let html = "<div>".repeat(3_000) + "deep" + &"</div>".repeat(3_000);
+        let b = blocks(&html);
+        assert!(b.iter().any(|b| b.text == "deep"));
+    }
+}
