@@ -94,6 +94,8 @@ pub(crate) struct Tally<T> {
     /// Evidence of the heaviest vote.
     pub source: String,
     pub snippet: String,
+    /// Position of the group's first vote, for lists kept in the order the site gives them.
+    pub order: usize,
 }
 
 impl<T> Tally<T> {
@@ -140,7 +142,8 @@ impl<T: Clone> Ballot<T> {
         source: &str,
         snippet: &str,
     ) {
-        if key.is_empty() || !(weight > 0.0) {
+        // NaN and non-positive weights carry no support.
+        if key.is_empty() || weight.is_nan() || weight <= 0.0 {
             return;
         }
         self.votes.push(Vote {
@@ -153,6 +156,7 @@ impl<T: Clone> Ballot<T> {
         });
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.votes.is_empty()
     }
@@ -185,6 +189,7 @@ impl<T: Clone> Ballot<T> {
                     strong: v.strong,
                     source: v.source.clone(),
                     snippet: v.snippet.clone(),
+                    order: i,
                 },
                 v.weight,
             ));
@@ -198,6 +203,23 @@ impl<T: Clone> Ballot<T> {
             .collect();
         out.sort_by(|(ia, a), (ib, b)| b.weight.total_cmp(&a.weight).then(ia.cmp(ib)));
         out.into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// Every value with at least `min_weight`, in the order first seen, with per-item confidence.
+    pub fn items(&self, min_weight: f32, max: usize) -> Vec<Found<T>> {
+        let mut t: Vec<Tally<T>> = self
+            .tally()
+            .into_iter()
+            .filter(|t| t.weight >= min_weight)
+            .collect();
+        t.truncate(max);
+        t.sort_by_key(|t| t.order);
+        t.into_iter()
+            .map(|t| {
+                let c = t.item_confidence();
+                t.into_found(c)
+            })
+            .collect()
     }
 
     /// The winner of a single-valued field, if it has any support worth reporting.

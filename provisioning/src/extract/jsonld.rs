@@ -193,12 +193,11 @@ impl Graph {
         let Some(map) = v.as_object() else {
             return v;
         };
-        if map.len() == 1 {
-            if let Some(id) = map.get("@id").and_then(Value::as_str) {
-                if let Some(&i) = self.by_id.get(id) {
-                    return &self.nodes[i].1;
-                }
-            }
+        if map.len() == 1
+            && let Some(id) = map.get("@id").and_then(Value::as_str)
+            && let Some(&i) = self.by_id.get(id)
+        {
+            return &self.nodes[i].1;
         }
         v
     }

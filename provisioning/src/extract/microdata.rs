@@ -62,10 +62,10 @@ fn items_of(doc: &Html, scope: &str, ty_attr: &str, prop_attr: &str) -> Vec<Valu
 fn owner_of(el: ElementRef<'_>, scope: &str) -> Option<NodeId> {
     let mut node = el.parent();
     while let Some(n) = node {
-        if let Some(e) = ElementRef::wrap(n) {
-            if e.value().attr(scope).is_some() {
-                return Some(n.id());
-            }
+        if let Some(e) = ElementRef::wrap(n)
+            && e.value().attr(scope).is_some()
+        {
+            return Some(n.id());
         }
         node = n.parent();
     }

@@ -224,10 +224,10 @@ impl Walker {
             self.buf.push('\n');
             return;
         }
-        if name == "a" {
-            if let Some(href) = el.value().attr("href") {
-                self.link = Some((href.to_owned(), self.buf.len()));
-            }
+        if name == "a"
+            && let Some(href) = el.value().attr("href")
+        {
+            self.link = Some((href.to_owned(), self.buf.len()));
         }
         if is_block(name) {
             self.flush();
@@ -257,18 +257,18 @@ impl Walker {
         if is_void(name) {
             return;
         }
-        if name == "a" {
-            if let Some((href, start)) = self.link.take() {
-                let text = self.buf.get(start..).map(collapse).unwrap_or_default();
-                let f = self.top();
-                if self.out.links.len() < MAX_LINKS {
-                    self.out.links.push(Link {
-                        href,
-                        text,
-                        region: f.region,
-                        quoted: f.quoted,
-                    });
-                }
+        if name == "a"
+            && let Some((href, start)) = self.link.take()
+        {
+            let text = self.buf.get(start..).map(collapse).unwrap_or_default();
+            let f = self.top();
+            if self.out.links.len() < MAX_LINKS {
+                self.out.links.push(Link {
+                    href,
+                    text,
+                    region: f.region,
+                    quoted: f.quoted,
+                });
             }
         }
         if is_block(name) {

@@ -150,18 +150,17 @@ fn from_blocks(doc: &Doc, votes: &mut Votes) {
         let mut text = b.text.clone();
         let mut parsed = prose::parse(&text);
         // "Monday - Friday" in one element and "8:00 - 5:00" in the next.
-        if parsed.dangling {
-            if let Some(next) = blocks
+        if parsed.dangling
+            && let Some(next) = blocks
                 .get(i)
                 .filter(|n| n.region == b.region && n.kind != BlockKind::Cell)
-            {
-                let joined = format!("{text} {}", next.text);
-                let p = prose::parse(&joined);
-                if !p.days.is_empty() {
-                    parsed = p;
-                    text = joined;
-                    i += 1;
-                }
+        {
+            let joined = format!("{text} {}", next.text);
+            let p = prose::parse(&joined);
+            if !p.days.is_empty() {
+                parsed = p;
+                text = joined;
+                i += 1;
             }
         }
         if parsed.days.is_empty() && !parsed.by_appointment {

@@ -431,10 +431,10 @@ impl Parser {
     fn day_item(&self, i: usize) -> Option<(Vec<Weekday>, usize)> {
         match self.toks.get(i)? {
             Tok::Day(a) => {
-                if self.toks.get(i + 1) == Some(&Tok::To) {
-                    if let Some(Tok::Day(b)) = self.toks.get(i + 2) {
-                        return Some((span(*a, *b), i + 3));
-                    }
+                if self.toks.get(i + 1) == Some(&Tok::To)
+                    && let Some(Tok::Day(b)) = self.toks.get(i + 2)
+                {
+                    return Some((span(*a, *b), i + 3));
                 }
                 Some((vec![*a], i + 1))
             }

@@ -47,7 +47,7 @@ fn closed_days_in_both_orders() {
 #[test]
 fn several_statements_in_one_line() {
     let got = hours("Mon–Fri 9am–6pm, Sat 10am–4pm. Closed Sundays.");
-    let mut want = days(&WEEKDAYS.to_vec(), "09:00-18:00");
+    let mut want = days(WEEKDAYS, "09:00-18:00");
     want.push((Saturday, "10:00-16:00".into()));
     want.push((Sunday, "closed".into()));
     assert_eq!(got, want);
