@@ -3,7 +3,7 @@
 
 use super::doc::Doc;
 use super::evidence::{Ballot, Found, norm_key};
-use super::text::Region;
+use super::text::{BlockKind, Region};
 
 const MAX_SENTENCE: usize = 240;
 
@@ -26,6 +26,8 @@ pub(crate) fn sentences(text: &str) -> Vec<String> {
         let abbrev = c == '.'
             && [
                 "Dr", "St", "Mr", "Ms", "Mrs", "Ave", "Inc", "a.m", "p.m", "e.g", "i.e", "Ste",
+                "Mon", "Tue", "Tues", "Wed", "Thu", "Thur", "Thurs", "Fri", "Sat", "Sun", "No",
+                "approx",
             ]
             .contains(&last_word);
         if (end && !abbrev) || c == '\n' {
@@ -71,38 +73,38 @@ pub(crate) fn extract(docs: &[Doc]) -> Option<Found<String>> {
             if b.region == Region::Nav || b.quoted {
                 continue;
             }
-            let under = doc
-                .text
-                .headings_above(i)
-                .next()
-                .is_some_and(|h| is_emergency(&h.text));
+            let under = !matches!(b.kind, BlockKind::Heading(_))
+                && doc
+                    .text
+                    .headings_above(i)
+                    .next()
+                    .is_some_and(|h| is_emergency(&h.text));
             for s in sentences(&b.text) {
                 if s.len() > MAX_SENTENCE || !(is_emergency(&s) || under) {
                     continue;
                 }
                 let l = s.to_lowercase();
                 // A sentence that says what to do is the policy; a heading that merely names it is not.
-                let actionable = [
-                    "call",
-                    "text",
-                    "dial",
-                    "911",
-                    "visit",
-                    "go to",
-                    "contact",
-                    "available",
-                    "24/7",
-                    "same-day",
-                    "same day",
-                    "line",
-                ]
-                .iter()
-                .any(|w| l.contains(w));
-                if !actionable {
+                // A sentence that says what to do is the policy; one that merely names it is not. Telling the
+                // caller to call, dial or go somewhere beats mentioning a line or availability.
+                let instructs = ["call", "dial", "text us", "911", "go to", "contact"]
+                    .iter()
+                    .any(|w| l.contains(w));
+                let mentions = ["visit", "available", "24/7", "same-day", "same day", "line"]
+                    .iter()
+                    .any(|w| l.contains(w));
+                if !(instructs || mentions) {
                     continue;
                 }
                 let mut w = doc.weight(b.region, false);
                 if under || doc.url.to_lowercase().contains("emergenc") {
+                    w *= 1.5;
+                }
+                if instructs {
+                    w *= 1.2;
+                }
+                // An emergency is what the field is about; after-hours and urgent-care lines come second.
+                if l.contains("emergenc") {
                     w *= 1.5;
                 }
                 ballot.add(

@@ -304,9 +304,9 @@ pub(crate) fn extract(docs: &[Doc], graph: &Graph, country: Id) -> Vec<Found<Str
     }
     let mut out = Vec::new();
     for (i, t) in tally.into_iter().enumerate() {
-        // Beyond the main number, keep numbers the business states where it states its own details; a
-        // number quoted once in body copy may be a partner's.
-        if i > 0 && (!t.strong || t.weight < (0.15 * main_weight).max(0.5)) {
+        // Beyond the main number, keep numbers the business states where it states its own details
+        // (structured data, header/footer, contact page); a number quoted in body copy may be a partner's.
+        if i > 0 && (!t.strong || t.weight < (0.05 * main_weight).max(0.5)) {
             continue;
         }
         let c = if i == 0 {

@@ -72,7 +72,6 @@ fn is_other_section(h: &str) -> bool {
         "award",
         "follow us",
         "newsletter",
-        "emergenc",
         "get in touch",
         "visit us",
         "coupon",
@@ -270,7 +269,8 @@ pub(crate) fn extract(docs: &[Doc], graph: &Graph) -> Vec<Found<Service>> {
 fn from_doc(doc: &Doc, ballot: &mut Ballot<Service>) {
     let page_is_services = doc.topic.services || doc.topic.menu;
     let blocks = &doc.text.blocks;
-    let weight = if page_is_services { 1.0 } else { 0.8 };
+    // A services page is about services; elsewhere only a section headed as services counts at all.
+    let weight = if page_is_services { 1.5 } else { 1.2 };
     for (i, b) in blocks.iter().enumerate() {
         if b.region != Region::Main || b.quoted {
             continue;

@@ -383,24 +383,28 @@ impl People {
 }
 
 fn is_team_heading(h: &str) -> bool {
-    let h = h.to_lowercase();
-    [
-        "team",
-        "staff",
-        "doctor",
-        "dentist",
-        "provider",
-        "attorney",
-        "lawyer",
-        "people",
-        "physician",
-        "stylist",
-        "meet",
-        "our partners",
-        "leadership",
-    ]
-    .iter()
-    .any(|w| h.contains(w))
+    // Whole words: "dentistry" in a home page's headline is not a team section.
+    h.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| {
+            matches!(
+                w,
+                "team"
+                    | "staff"
+                    | "doctor"
+                    | "doctors"
+                    | "dentist"
+                    | "dentists"
+                    | "providers"
+                    | "attorneys"
+                    | "lawyers"
+                    | "people"
+                    | "physicians"
+                    | "stylists"
+                    | "meet"
+                    | "leadership"
+            )
+        })
 }
 
 pub(crate) fn extract(docs: &[Doc], graph: &Graph) -> Vec<Found<StaffMember>> {

@@ -156,6 +156,8 @@ struct Walker {
     skipping: Option<ego_tree::NodeId>,
     /// Open heading blocks by level (index 0 = h1), for section nesting.
     heading_at: [Option<usize>; 6],
+    /// Region of the blocks `heading_at` refers to.
+    section_region: Option<Region>,
     lists: u32,
     link: Option<(String, usize)>,
 }
@@ -328,6 +330,11 @@ impl Walker {
         }
         let f = self.top();
         let index = self.out.blocks.len();
+        // Sections do not run across regions: a footer heading is not under the last heading of the page.
+        if self.section_region != Some(f.region) {
+            self.section_region = Some(f.region);
+            self.heading_at = [None; 6];
+        }
         let heading = match f.kind {
             BlockKind::Heading(level) => {
                 let level = usize::from(level.clamp(1, 6));

@@ -92,7 +92,6 @@ fn words(v: Vertical) -> &'static [&'static str] {
             "health care",
             "healthcare",
             "vaccin",
-            "diagnos",
         ],
         Vertical::SalonSpa => &[
             "salon", "spa", "haircut", "massage", "facial", "manicure", "pedicure", "stylist",
@@ -201,17 +200,27 @@ pub(crate) fn guess(docs: &[Doc], graph: &Graph) -> Option<(Vertical, Evidence)>
         scores[i] += 8.0 * hits[i] as f32 / total_hits * support;
         if hits[i] > 0 && why[i].is_none() {
             let url = docs.first().map_or("", |d| d.url.as_str()).to_owned();
+            let seen: Vec<&str> = words(*v)
+                .iter()
+                .filter(|w| word_starts(&text, w) > 0)
+                .copied()
+                .collect();
             why[i] = Some((
                 url,
-                format!("{} mentions of {} vocabulary", hits[i], words(*v)[0]),
+                format!(
+                    "{} vertical words in the copy: {}",
+                    hits[i],
+                    seen.join(", ")
+                ),
             ));
         }
     }
     let mut order: Vec<usize> = (0..6).collect();
     order.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]));
     let (best, second) = (scores[order[0]], scores[order[1]]);
-    // Weak or tied vocabulary says nothing.
-    if best < 1.0 || best < second * 1.3 {
+    // Weak or tied vocabulary says nothing; without a schema type, a handful of words must agree.
+    let typed = best >= 10.0;
+    if best < 1.0 || best < second * 1.3 || (!typed && hits[order[0]] < 3) {
         return None;
     }
     let (source, snippet) = why[order[0]].clone().unwrap_or_default();

@@ -37,6 +37,19 @@ fn is_special(text: &str) -> bool {
     .any(|w| t.contains(w))
 }
 
+/// The text without sentences about emergency service: "Emergency service 24/7" states when help can be
+/// reached, not when the business is open.
+fn without_emergency(text: &str) -> String {
+    if !text.to_lowercase().contains("emergenc") {
+        return text.to_owned();
+    }
+    super::emergency::sentences(text)
+        .into_iter()
+        .filter(|s| !s.to_lowercase().contains("emergenc"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[derive(Default)]
 struct Votes {
     per_day: BTreeMap<Weekday, Ballot<DayHours>>,
@@ -106,7 +119,7 @@ fn from_tables(doc: &Doc, votes: &mut Votes) {
         let w = doc.weight(t.region, false) * boost;
         for row in &t.rows {
             let line = row.join(" ");
-            if row.len() < 2 || is_special(&line) {
+            if row.len() < 2 || is_special(&line) || line.to_lowercase().contains("emergenc") {
                 continue;
             }
             let parsed = prose::parse(&line);
@@ -147,7 +160,7 @@ fn from_blocks(doc: &Doc, votes: &mut Votes) {
         if !hoursy {
             continue;
         }
-        let mut text = b.text.clone();
+        let mut text = without_emergency(&b.text);
         let mut parsed = prose::parse(&text);
         // "Monday - Friday" in one element and "8:00 - 5:00" in the next.
         if parsed.dangling

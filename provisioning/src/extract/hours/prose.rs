@@ -355,7 +355,11 @@ impl Parser {
                         close: 1440,
                     }];
                 }
-                Tok::Appt => {
+                // "by appointment", "appointment only": not "request an appointment".
+                Tok::Appt
+                    if matches!(i.checked_sub(1).and_then(|p| self.toks.get(p)), Some(Tok::Word(w)) if w == "by")
+                        || matches!(self.toks.get(i + 1), Some(Tok::Word(w)) if w == "only") =>
+                {
                     self.out.by_appointment = true;
                     if self.cur.ranges.is_empty() && !self.cur.days.is_empty() {
                         self.cur.appt = true;
