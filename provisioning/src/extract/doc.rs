@@ -3,8 +3,9 @@
 
 use scraper::{ElementRef, Html, Selector};
 
+use super::elements::{element_text, placement_of};
 use super::evidence::{PageRole, placement_weight};
-use super::text::{PageText, Region, collapse, element_text, placement_of};
+use super::text::{PageText, Region, collapse};
 
 /// A table's rows of cell texts, with the table's placement.
 #[derive(Debug, Clone)]

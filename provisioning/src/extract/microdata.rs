@@ -7,7 +7,7 @@ use ego_tree::NodeId;
 use scraper::{ElementRef, Html};
 use serde_json::{Map, Value};
 
-use super::text::element_text;
+use super::elements::element_text;
 
 /// Caps against pathological markup.
 const MAX_ITEMS: usize = 500;

@@ -9,6 +9,7 @@
 
 mod address;
 pub(crate) mod doc;
+mod elements;
 mod emergency;
 pub mod evidence;
 pub mod hours;

@@ -133,6 +133,16 @@ fn dictionary_hits(text: &str, dict: &[(&str, &'static str)]) -> Vec<(usize, &'s
     out
 }
 
+/// A list item that reads as a name: a few words, capitalised, not a sentence.
+fn list_name(text: &str) -> Option<String> {
+    let name = collapse(text);
+    let words = name.split_whitespace().count();
+    ((1..=5).contains(&words)
+        && !name.ends_with('.')
+        && name.chars().next().is_some_and(char::is_uppercase))
+    .then_some(name)
+}
+
 fn is_negated(text: &str) -> bool {
     let t = text.to_lowercase();
     [
@@ -237,38 +247,46 @@ fn from_doc(doc: &Doc, v: &mut Votes) {
                 .any(|w| lower.contains(w));
         let w = doc.weight(b.region, false);
         let strong = doc.strong(b.region, false);
-        let mut matched = false;
+        // A short item in a list under an insurance heading is one plan's name, even when it contains a
+        // known name ("Premera Blue Cross" is not Premera plus Blue Cross).
+        let is_payment_word = |t: &str| {
+            !dictionary_hits(t, METHODS).is_empty() || !dictionary_hits(t, FINANCING).is_empty()
+        };
+        if insurance_heading
+            && b.kind == BlockKind::ListItem
+            && !is_payment_word(&b.text)
+            && let Some(name) = list_name(&b.text)
+        {
+            let canonical = dictionary_hits(&name, INSURERS)
+                .into_iter()
+                .find(|(_, c)| norm_key(c) == norm_key(&name))
+                .map_or(name.clone(), |(_, c)| c.to_owned());
+            v.insurers.add(
+                norm_key(&canonical),
+                canonical,
+                w,
+                strong,
+                &doc.url,
+                &b.text,
+            );
+            continue;
+        }
         if payment_ctx || insurance_ctx {
             for (_, f) in dictionary_hits(&b.text, FINANCING) {
                 v.financing
                     .add(norm_key(f), f.to_owned(), w, strong, &doc.url, &b.text);
-                matched = true;
             }
         }
         if payment_ctx {
             for (_, m) in dictionary_hits(&b.text, METHODS) {
                 v.methods
                     .add(norm_key(m), m.to_owned(), w, strong, &doc.url, &b.text);
-                matched = true;
             }
         }
         if insurance_ctx {
             for (_, ins) in dictionary_hits(&b.text, INSURERS) {
                 v.insurers
                     .add(norm_key(ins), ins.to_owned(), w, strong, &doc.url, &b.text);
-                matched = true;
-            }
-        }
-        // "Regence", "Providence": a list under an insurance heading names insurers we may not know.
-        if !matched && insurance_heading && b.kind == BlockKind::ListItem {
-            let name = collapse(&b.text);
-            let words = name.split_whitespace().count();
-            if (1..=5).contains(&words)
-                && !name.ends_with('.')
-                && name.chars().next().is_some_and(char::is_uppercase)
-            {
-                v.insurers
-                    .add(norm_key(&name), name.clone(), w, strong, &doc.url, &b.text);
             }
         }
     }

@@ -266,9 +266,57 @@ pub(crate) fn extract(docs: &[Doc], graph: &Graph) -> Vec<Found<Service>> {
     ballot.items(0.5, MAX_SERVICES)
 }
 
+/// A page about one service ("/services/dry-needling/"): a path segment follows the services segment.
+fn is_detail_page(url: &str) -> bool {
+    let path = url
+        .split_once("://")
+        .map_or(url, |(_, r)| r.split_once('/').map_or("", |(_, p)| p));
+    let segments: Vec<&str> = path
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    segments
+        .iter()
+        .position(|s| {
+            let s = s.to_ascii_lowercase();
+            ["service", "treatment", "procedure", "practice-area"]
+                .iter()
+                .any(|w| s.starts_with(w))
+        })
+        .is_some_and(|i| i + 1 < segments.len())
+}
+
 fn from_doc(doc: &Doc, ballot: &mut Ballot<Service>) {
     let page_is_services = doc.topic.services || doc.topic.menu;
     let blocks = &doc.text.blocks;
+    // A service's own page names it in its title heading; its subheadings and lists ("What to expect",
+    // "Who it helps") describe that one service.
+    if is_detail_page(&doc.url) {
+        let h1 = blocks
+            .iter()
+            .position(|b| b.region == Region::Main && b.kind == BlockKind::Heading(1));
+        if let Some(i) = h1 {
+            let description = blocks
+                .get(i + 1)
+                .filter(|b| b.kind == BlockKind::Paragraph)
+                .map(|b| first_sentence(&b.text));
+            if let Some(mut s) = split_item(&blocks[i].text) {
+                s.description = s.description.or(description);
+                ballot.add(
+                    service_key(&s.name),
+                    s,
+                    1.5,
+                    false,
+                    &doc.url,
+                    &blocks[i].text,
+                );
+            }
+        }
+        return;
+    }
     // A services page is about services; elsewhere only a section headed as services counts at all.
     let weight = if page_is_services { 1.5 } else { 1.2 };
     for (i, b) in blocks.iter().enumerate() {

@@ -194,6 +194,7 @@ const NOT_NAME: &[&str] = &[
     "certified",
     "licensed",
     "inc",
+    "by",
     "llc",
     "llp",
 ];
@@ -326,6 +327,13 @@ pub(crate) fn clean_name(raw: &str) -> Option<String> {
         }
     }
     if !(2..=4).contains(&words.len()) {
+        return None;
+    }
+    // "By Dr. Nora Quinn" is a byline: a title inside the words means this is not a bare name.
+    if words
+        .iter()
+        .any(|w| TITLES.contains(&w.trim_end_matches('.').to_lowercase().as_str()))
+    {
         return None;
     }
     for w in &words {
@@ -478,11 +486,18 @@ fn from_doc(doc: &Doc, people: &mut People) {
             }) {
                 continue;
             }
+            // On the pages where a practice introduces itself a doctor is likely its own; in a blog post
+            // it may be a colleague elsewhere, so one mention there is not enough.
+            let w = if doc.topic.home || doc.topic.about || doc.topic.team {
+                0.6
+            } else {
+                0.3
+            };
             if let Some(name) = clean_name(m.as_str()) {
                 people.add(
                     name,
                     None,
-                    0.6,
+                    w,
                     &doc.url,
                     &around(&b.text, m.start(), m.end()),
                 );

@@ -175,9 +175,11 @@ fn is_emoji(c: char) -> bool {
 /// Guesses the tone of the main copy of all pages.
 pub(crate) fn guess(docs: &[Doc]) -> ToneGuess {
     let mut text = String::new();
+    // Boilerplate repeated on every post is one statement, not thirty.
+    let mut seen = std::collections::HashSet::new();
     for d in docs {
         for b in &d.text.blocks {
-            if b.region == Region::Main && !b.quoted {
+            if b.region == Region::Main && !b.quoted && seen.insert(b.text.as_str()) {
                 text.push_str(&b.text);
                 text.push('\n');
             }
