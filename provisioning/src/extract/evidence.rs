@@ -5,12 +5,17 @@
 //! header/footer (which repeat on every page, so they also win on frequency) outweigh body text, and body
 //! text outweighs quoted content such as testimonials or partner blurbs.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::text::Region;
 
 /// Confidence below which a field is reported in `low_confidence`.
 pub const LOW_CONFIDENCE: f32 = 0.5;
+
+/// Votes kept per field; a page of ten thousand phone numbers is not a business's contact page.
+const MAX_VOTES: usize = 20_000;
 
 /// Weight of one structured-data statement (JSON-LD, microdata, RDFa): the site stating a fact on purpose.
 pub(crate) const STRUCTURED: f32 = 3.0;
@@ -143,7 +148,7 @@ impl<T: Clone> Ballot<T> {
         snippet: &str,
     ) {
         // NaN and non-positive weights carry no support.
-        if key.is_empty() || weight.is_nan() || weight <= 0.0 {
+        if key.is_empty() || weight.is_nan() || weight <= 0.0 || self.votes.len() >= MAX_VOTES {
             return;
         }
         self.votes.push(Vote {
@@ -164,12 +169,11 @@ impl<T: Clone> Ballot<T> {
     /// Groups by key, heaviest first; ties go to the value seen first (the home page and header come first).
     pub fn tally(&self) -> Vec<Tally<T>> {
         let total: f32 = self.votes.iter().map(|v| v.weight).sum();
+        let mut index: HashMap<&str, usize> = HashMap::new();
         let mut groups: Vec<(usize, Tally<T>, f32)> = Vec::new();
         for (i, v) in self.votes.iter().enumerate() {
-            if let Some((_, t, best)) = groups
-                .iter_mut()
-                .find(|(first, _, _)| self.votes[*first].key == v.key)
-            {
+            if let Some(&g) = index.get(v.key.as_str()) {
+                let (_, t, best) = &mut groups[g];
                 t.weight += v.weight;
                 t.strong |= v.strong;
                 if v.weight > *best {
@@ -180,6 +184,7 @@ impl<T: Clone> Ballot<T> {
                 }
                 continue;
             }
+            index.insert(v.key.as_str(), groups.len());
             groups.push((
                 i,
                 Tally {

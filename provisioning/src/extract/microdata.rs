@@ -12,6 +12,7 @@ use super::elements::element_text;
 /// Caps against pathological markup.
 const MAX_ITEMS: usize = 500;
 const MAX_DEPTH: usize = 12;
+const MAX_ANCESTORS: usize = 64;
 
 /// The two attribute vocabularies: (scope marker, type attribute, property attribute).
 const SYNTAXES: [(&str, &str, &str); 2] = [
@@ -61,7 +62,14 @@ fn items_of(doc: &Html, scope: &str, ty_attr: &str, prop_attr: &str) -> Vec<Valu
 /// The nearest ancestor that opens an item.
 fn owner_of(el: ElementRef<'_>, scope: &str) -> Option<NodeId> {
     let mut node = el.parent();
+    // A property nested deeper than this below its item is treated as orphaned, which bounds the work on
+    // pathologically deep documents.
+    let mut hops = 0;
     while let Some(n) = node {
+        hops += 1;
+        if hops > MAX_ANCESTORS {
+            return None;
+        }
         if let Some(e) = ElementRef::wrap(n)
             && e.value().attr(scope).is_some()
         {

@@ -248,6 +248,34 @@ mod tests {
         assert!(e.low_confidence.contains(&"hours.monday".to_owned()));
     }
 
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn arbitrary_markup_never_panics(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::string::string_regex("\\PC{0,40}").unwrap(),
+                    proptest::sample::select(vec![
+                        "<p>", "</p>", "<li>", "<header>", "</footer>", "<br>", "<table><tr><td>", "<address>",
+                        "<a href='tel:", "'>", "<div itemscope itemtype='https://schema.org/Dentist'>",
+                        "<span itemprop='telephone'>", "<script type='application/ld+json'>{\"@type\":",
+                        "</script>", "Mon-Fri 9am-5pm", "(503) 555-01", "Closed Sundays", "Dr. ", "Suite 2, Portland, OR 9720",
+                    ]).prop_map(str::to_owned),
+                ],
+                0..40,
+            )
+        ) {
+            let html = parts.concat();
+            let e = extract(&[page("http://x.test/", 0, &html), page("http://x.test/contact/", 1, &html)]);
+            for p in e.provenance.values() {
+                proptest::prop_assert!((0.0..=1.0).contains(&p.confidence));
+            }
+        }
+    }
+
     #[test]
     fn hostile_input_does_not_panic() {
         let nasty = [

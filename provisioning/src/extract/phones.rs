@@ -283,17 +283,15 @@ pub(crate) fn extract(docs: &[Doc], graph: &Graph, country: Id) -> Vec<Found<Str
             }
         }
     }
-    let fax_weight = |n: &str| {
-        faxes
-            .tally()
-            .into_iter()
-            .find(|t| t.value == n)
-            .map_or(0.0, |t| t.weight)
-    };
+    let fax_weight: std::collections::HashMap<String, f32> = faxes
+        .tally()
+        .into_iter()
+        .map(|t| (t.value, t.weight))
+        .collect();
     let tally: Vec<_> = phones
         .tally()
         .into_iter()
-        .filter(|t| t.weight > fax_weight(&t.value))
+        .filter(|t| t.weight > fax_weight.get(&t.value).copied().unwrap_or(0.0))
         .collect();
     let Some(main_weight) = tally.first().map(|t| t.weight) else {
         return Vec::new();
