@@ -11,4 +11,6 @@ pub mod facts;
 pub mod page;
 
 pub use error::{ProvisionError, ProvisionErrorCode};
+pub use extract::{Extraction, extract};
+pub use facts::Facts;
 pub use page::{CrawlReport, CrawlResult, Page, SkippedUrl};

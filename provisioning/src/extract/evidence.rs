@@ -210,6 +210,13 @@ impl<T: Clone> Ballot<T> {
         out.into_iter().map(|(_, t)| t).collect()
     }
 
+    /// Every value voted for under `key`, heaviest first: other votes may hold details the winner lacks.
+    pub fn values_for<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a T> + 'a {
+        let mut votes: Vec<&Vote<T>> = self.votes.iter().filter(|v| v.key == key).collect();
+        votes.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+        votes.into_iter().map(|v| &v.value)
+    }
+
     /// Every value with at least `min_weight`, in the order first seen, with per-item confidence.
     pub fn items(&self, min_weight: f32, max: usize) -> Vec<Found<T>> {
         let mut t: Vec<Tally<T>> = self

@@ -245,7 +245,9 @@ fn from_doc(doc: &Doc, v: &mut Votes) {
             || ["pay", "accept", "card", "financ", "tender"]
                 .iter()
                 .any(|w| lower.contains(w));
-        let w = doc.weight(b.region, false);
+        // The insurance or payment page (or section) is where a business states these on purpose.
+        let on_topic = doc.topic.payment || insurance_heading || payment_heading;
+        let w = doc.weight(b.region, false) * if on_topic { 2.0 } else { 1.0 };
         let strong = doc.strong(b.region, false);
         // A short item in a list under an insurance heading is one plan's name, even when it contains a
         // known name ("Premera Blue Cross" is not Premera plus Blue Cross).

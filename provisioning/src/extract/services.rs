@@ -263,7 +263,21 @@ pub(crate) fn extract(docs: &[Doc], graph: &Graph) -> Vec<Found<Service>> {
     for doc in docs {
         from_doc(doc, &mut ballot);
     }
-    ballot.items(0.5, MAX_SERVICES)
+    let mut found = ballot.items(0.5, MAX_SERVICES);
+    // The heaviest vote names the service; a price or description stated elsewhere (the services page
+    // beside a bare JSON-LD name) fills what it lacks.
+    for f in &mut found {
+        let key = service_key(&f.value.name);
+        for other in ballot.values_for(&key) {
+            if f.value.price.is_none() {
+                f.value.price.clone_from(&other.price);
+            }
+            if f.value.description.is_none() {
+                f.value.description.clone_from(&other.description);
+            }
+        }
+    }
+    found
 }
 
 /// A page about one service ("/services/dry-needling/"): a path segment follows the services segment.

@@ -469,7 +469,9 @@ fn from_doc(doc: &Doc, people: &mut People) {
                     .filter(|n| n.region == Region::Main && is_role(&n.text))
                     .map(|n| collapse(&n.text));
             }
-            people.add(name, role, 1.0, &doc.url, &b.text);
+            // A name in a team section is an introduction; a role beside it makes it unmistakable.
+            let w = if role.is_some() { 1.5 } else { 1.2 };
+            people.add(name, role, w, &doc.url, &b.text);
             continue;
         }
         // "Dr. Anika Rao" anywhere in the copy names a clinician, though without a role.
