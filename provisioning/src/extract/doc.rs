@@ -59,7 +59,7 @@ const MAX_ROWS: usize = 200;
 
 impl Doc {
     pub fn parse(url: &str, depth: u32, html: &str, is_first: bool) -> (Self, Html) {
-        let parsed = Html::parse_document(html);
+        let parsed = Html::parse_document(within_depth(html));
         let text = PageText::from_html(&parsed);
         let title = TITLE
             .as_ref()
@@ -112,6 +112,112 @@ impl Doc {
     pub fn strong(&self, region: Region, quoted: bool) -> bool {
         super::evidence::is_strong(region, quoted, self.role())
     }
+}
+
+/// Element nesting beyond which a document is cut. Real pages nest a few dozen levels; html5ever's tree
+/// builder does work proportional to the depth for each start tag, so a hostile page of nothing but
+/// `<div>`s would take quadratic time to parse.
+const MAX_NESTING: usize = 1_000;
+
+/// The document up to the point where its elements nest deeper than [`MAX_NESTING`].
+///
+/// A cheap scan of the tags, not a parse: elements with optional end tags (`p`, `li`, `td`, ...) and void
+/// elements are not counted, so sloppy but ordinary markup is never cut; comments and the contents of
+/// `script`, `style` and similar raw-text elements are skipped.
+fn within_depth(html: &str) -> &str {
+    let bytes = html.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(off) = bytes[i..].iter().position(|b| *b == b'<') {
+        let start = i + off;
+        i = start + 1;
+        if html[i..].starts_with("!--") {
+            i = html[i..].find("-->").map_or(bytes.len(), |e| i + e + 3);
+            continue;
+        }
+        let closing = bytes.get(i) == Some(&b'/');
+        let name_start = if closing { i + 1 } else { i };
+        let name_len = bytes[name_start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        if name_len == 0 {
+            continue;
+        }
+        let name = html[name_start..name_start + name_len].to_ascii_lowercase();
+        let tag_end = html[name_start..]
+            .find('>')
+            .map_or(bytes.len(), |e| name_start + e);
+        let self_closing = html[..tag_end].ends_with('/');
+        i = tag_end.min(bytes.len());
+        if !closing
+            && matches!(
+                name.as_str(),
+                "script" | "style" | "textarea" | "title" | "xmp" | "template"
+            )
+        {
+            let close = format!("</{name}");
+            i = find_ignore_case(&bytes[i..], close.as_bytes()).map_or(bytes.len(), |e| i + e);
+            continue;
+        }
+        if !counts_for_depth(&name) || self_closing {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else {
+            depth += 1;
+            if depth > MAX_NESTING {
+                return &html[..start];
+            }
+        }
+    }
+    html
+}
+
+/// Position of `needle` (lower-case ASCII) in `hay`, ignoring ASCII case, without copying the haystack.
+fn find_ignore_case(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+fn counts_for_depth(name: &str) -> bool {
+    !matches!(
+        name,
+        "p" | "li"
+            | "dt"
+            | "dd"
+            | "tr"
+            | "td"
+            | "th"
+            | "thead"
+            | "tbody"
+            | "tfoot"
+            | "option"
+            | "optgroup"
+            | "colgroup"
+            | "caption"
+            | "rb"
+            | "rt"
+            | "rtc"
+            | "rp"
+            | "html"
+            | "head"
+            | "body"
+            | "area"
+            | "base"
+            | "br"
+            | "col"
+            | "embed"
+            | "hr"
+            | "img"
+            | "input"
+            | "link"
+            | "meta"
+            | "source"
+            | "track"
+            | "wbr"
+    )
 }
 
 fn tables(doc: &Html) -> Vec<Table> {
@@ -209,6 +315,22 @@ pub(crate) fn topic(url: &str, first: bool) -> Topic {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn pathological_nesting_is_cut_but_ordinary_markup_is_not() {
+        let deep = "<div>".repeat(200_000) + "deep";
+        let cut = within_depth(&deep);
+        assert_eq!(cut.len(), MAX_NESTING * 5);
+        let sloppy =
+            "<ul>".to_owned() + &"<li><p>item".repeat(5_000) + "</ul><div><br><img src=x></div>";
+        assert_eq!(within_depth(&sloppy), sloppy);
+        let scripted = format!("<script>{}</script><p>after</p>", "<div>".repeat(5_000));
+        assert_eq!(within_depth(&scripted), scripted);
+        let started = std::time::Instant::now();
+        let (d, _) = Doc::parse("http://x.test/", 0, &deep, true);
+        assert!(d.text.blocks.is_empty());
+        assert!(started.elapsed().as_secs() < 30, "bounded parse time");
+    }
 
     #[test]
     fn topics_come_from_the_path() {
