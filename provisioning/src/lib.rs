@@ -7,10 +7,14 @@
 
 pub mod crawl;
 pub mod error;
+pub mod extract;
+pub mod facts;
 pub mod kb;
 pub mod page;
 pub mod template;
 
 pub use crawl::{BusinessUrl, CrawlConfig, Crawler};
 pub use error::{ProvisionError, ProvisionErrorCode};
+pub use extract::{Extraction, extract};
+pub use facts::Facts;
 pub use page::{CrawlReport, CrawlResult, Page, SkippedUrl};
