@@ -23,10 +23,11 @@ pub trait VoiceDetector: Send + std::fmt::Debug {
     fn speech_probability(&mut self, frame: &[i16]) -> f32;
     /// Forgets history, as after a stream restart.
     fn reset(&mut self);
-    /// True once the detector has stopped working (an inference error): its answers no longer mean
-    /// anything, and a [`GatedDetector`] falls back to its gate. The WebRTC VAD never fails.
-    fn failed(&self) -> bool {
-        false
+    /// False while the detector has no verdict to give: its model is still loading, or an inference
+    /// error stopped it. Its answers then mean nothing, and a [`GatedDetector`] uses its gate's. The
+    /// WebRTC VAD is always ready.
+    fn ready(&self) -> bool {
+        true
     }
 }
 
@@ -40,8 +41,8 @@ impl<T: VoiceDetector + ?Sized> VoiceDetector for Box<T> {
     fn reset(&mut self) {
         (**self).reset();
     }
-    fn failed(&self) -> bool {
-        (**self).failed()
+    fn ready(&self) -> bool {
+        (**self).ready()
     }
 }
 

@@ -75,11 +75,11 @@ impl CallerVad {
         }
     }
 
-    /// Whether a heavy detector is in use and working.
+    /// Whether a heavy detector is in use and ready.
     pub(super) fn confirming(&self) -> bool {
         match &self.detector {
             Detector::Cheap(_) => false,
-            Detector::Gated(vad) => !vad.heavy().failed(),
+            Detector::Gated(vad) => vad.heavy().ready(),
         }
     }
 }

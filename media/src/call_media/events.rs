@@ -130,6 +130,6 @@ pub struct CallMediaStats {
     /// Of those, frames the confirming detector (Silero) ran on: its cost for the call is this times its
     /// per-frame cost.
     pub vad_heavy_frames: u64,
-    /// A confirming detector is in use and has not failed.
+    /// A confirming detector is in use and ready (loaded, not failed).
     pub vad_confirming: bool,
 }
