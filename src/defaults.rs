@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use dialtone_media::CallMediaConfig;
+use dialtone_media::vad::SharedDetectorFactory;
 use dialtone_telephony::agent::load_agents_dir;
 use dialtone_telephony::backend::flite::FliteTts;
 use dialtone_telephony::backend::openai::{OpenAiChat, OpenAiConfig, OpenAiStt, OpenAiTts};
@@ -14,6 +15,7 @@ use dialtone_telephony::backend::whisper::WhisperStt;
 use dialtone_telephony::backend::{DialogueProvider, SttProvider, TtsProvider};
 use dialtone_telephony::call::{CallDeps, StaticDirectory};
 use dialtone_telephony::engines::models;
+use dialtone_telephony::engines::silero::SileroModel;
 
 /// Which provider serves each role; the defaults are the embedded, offline ones.
 #[derive(Debug, Clone)]
@@ -27,6 +29,9 @@ pub struct ProviderChoice {
     pub tts: String,
     /// flite voice.
     pub voice: String,
+    /// `auto` (Silero gated by the WebRTC VAD when Silero is installed, else WebRTC alone), `silero` or
+    /// `webrtc`.
+    pub vad: String,
 }
 
 impl Default for ProviderChoice {
@@ -36,6 +41,7 @@ impl Default for ProviderChoice {
             llm: "receptionist".into(),
             tts: "auto".into(),
             voice: "slt".into(),
+            vad: "auto".into(),
         }
     }
 }
@@ -107,6 +113,52 @@ pub fn build_deps(agents: &Path, choice: &ProviderChoice) -> anyhow::Result<Call
         stt,
         tts,
         dialogue,
-        media: CallMediaConfig::pcmu(),
+        media: CallMediaConfig {
+            confirm_vad: confirming_vad(&choice.vad)?,
+            ..CallMediaConfig::pcmu()
+        },
+    })
+}
+
+/// The detector that confirms the WebRTC VAD's speech, per `choice`; logs which VAD calls get.
+fn confirming_vad(choice: &str) -> anyhow::Result<Option<SharedDetectorFactory>> {
+    let silero = || -> anyhow::Result<Option<SileroModel>> {
+        let paths = match models::locate(&models::default_cache_dir()?) {
+            Err(models::ModelError::NotInstalled { .. }) => return Ok(None),
+            found => found?,
+        };
+        match (paths.onnxruntime, paths.silero) {
+            (Some(runtime), Some(model)) => Ok(Some(SileroModel::load(&runtime, &model)?)),
+            _ => Ok(None),
+        }
+    };
+    let (model, why_not) = match choice {
+        "webrtc" => (None, "chosen"),
+        "silero" => (
+            Some(silero()?.context("Silero VAD is not installed: run `dialtone models install`")?),
+            "",
+        ),
+        "auto" => match silero() {
+            Ok(Some(model)) => (Some(model), ""),
+            Ok(None) => (
+                None,
+                "Silero is not installed: run `dialtone models install`",
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "Silero VAD unavailable");
+                (None, "Silero could not load")
+            }
+        },
+        other => bail!("unknown VAD {other:?} (auto, silero, webrtc)"),
+    };
+    Ok(match model {
+        Some(model) => {
+            tracing::info!("VAD: Silero, run only where the WebRTC VAD hears speech");
+            Some(Arc::new(model))
+        }
+        None => {
+            tracing::info!(why = why_not, "VAD: WebRTC alone");
+            None
+        }
     })
 }
