@@ -5,7 +5,9 @@
 //! The graph takes 256 new samples (32 ms) with the 32 samples before them as context, a recurrent
 //! state `[2, 1, 128]` and the rate; it returns the window's speech probability and the next state.
 //! A call's 20 ms frames are buffered into those windows: every frame returns the latest window's
-//! probability, so a window runs on three frames out of five.
+//! probability, so a window runs on three frames out of five. After a fresh start (the gate opening
+//! after a silence) the first frame completes no window and reads 0, so behind the gate speech is
+//! declared one frame (20 ms) later than by the WebRTC VAD alone; its start position is the same.
 //!
 //! `ort` lets a session run on one thread at a time (`Session::run` takes `&mut self`: some ONNX
 //! Runtime internals are not thread safe), and a session costs some 10 MB (the graph, its weights and
@@ -65,7 +67,7 @@ pub enum SileroError {
 struct Pool {
     path: PathBuf,
     idle: Mutex<Vec<Session>>,
-    /// A session is being built for the pool.
+    /// A session is being built for the pool, or building one failed and the pool stays as it is.
     growing: AtomicBool,
     built: AtomicU64,
 }
@@ -94,7 +96,9 @@ impl Pool {
         }
     }
 
-    /// Builds one more session on a thread of its own, unless one is already being built.
+    /// Builds one more session on a thread of its own, unless one is already being built. After a
+    /// failure the pool stops growing: the same build would fail again, once per skipped window, and
+    /// the sessions it has keep serving (windows they cannot take fall to the WebRTC VAD).
     fn grow(self: &Arc<Self>) {
         if self.growing.swap(true, Ordering::AcqRel) {
             return;
@@ -102,16 +106,21 @@ impl Pool {
         let pool = Arc::clone(self);
         let spawned = std::thread::Builder::new()
             .name("silero-session".into())
-            .spawn(move || {
-                match pool.build() {
-                    Ok(session) => pool.give_back(session),
-                    Err(e) => tracing::warn!(error = %e, "cannot build another Silero session"),
+            .spawn(move || match pool.build() {
+                Ok(session) => {
+                    pool.give_back(session);
+                    pool.growing.store(false, Ordering::Release);
                 }
-                pool.growing.store(false, Ordering::Release);
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "cannot build another Silero session; the pool stays at its size"
+                ),
             });
         if let Err(e) = spawned {
-            tracing::warn!(error = %e, "cannot start a thread to build a Silero session");
-            self.growing.store(false, Ordering::Release);
+            tracing::warn!(
+                error = %e,
+                "cannot start a thread to build a Silero session; the pool stays at its size"
+            );
         }
     }
 }
