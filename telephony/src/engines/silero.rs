@@ -7,7 +7,7 @@
 //! A call's 20 ms frames are buffered into those windows: every frame returns the latest window's
 //! probability, so a window runs on three frames out of five. After a fresh start (the gate opening
 //! after a silence) the first frame completes no window and reads 0, so behind the gate speech is
-//! declared one frame (20 ms) later than by the WebRTC VAD alone; its start position is the same.
+//! declared one frame (20 ms) later than by the WebRTC VAD alone, and placed one frame later.
 //!
 //! `ort` lets a session run on one thread at a time (`Session::run` takes `&mut self`: some ONNX
 //! Runtime internals are not thread safe), and a session costs some 10 MB (the graph, its weights and
