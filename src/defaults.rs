@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use dialtone_media::CallMediaConfig;
+use dialtone_media::vad::SharedDetectorFactory;
 use dialtone_telephony::agent::load_agents_dir_with_providers;
 use dialtone_telephony::backend::flite::FliteTts;
 use dialtone_telephony::backend::openai::{
@@ -20,6 +21,7 @@ use dialtone_telephony::backend::whisper::WhisperStt;
 use dialtone_telephony::backend::{DialogueProvider, SttProvider, TtsProvider};
 use dialtone_telephony::call::{CallDeps, StaticDirectory, SystemClock};
 use dialtone_telephony::engines::models;
+use dialtone_telephony::engines::silero::SileroModel;
 
 /// Which provider serves each role when an agent names none; the defaults are the embedded, offline ones.
 #[derive(Debug, Clone)]
@@ -33,6 +35,9 @@ pub struct ProviderChoice {
     pub tts: String,
     /// Voice for the synthesiser; `None` is its own default (flite `slt`, OpenAI `alloy`).
     pub voice: Option<String>,
+    /// `auto` (Silero gated by the WebRTC VAD when Silero is installed, else WebRTC alone), `silero` or
+    /// `webrtc`.
+    pub vad: String,
 }
 
 impl Default for ProviderChoice {
@@ -42,6 +47,7 @@ impl Default for ProviderChoice {
             llm: "receptionist".into(),
             tts: "auto".into(),
             voice: None,
+            vad: "auto".into(),
         }
     }
 }
@@ -223,8 +229,54 @@ pub fn build_deps(agents: &Path, choice: &ProviderChoice) -> anyhow::Result<Call
     Ok(CallDeps {
         directory: Arc::new(StaticDirectory::new(agents)),
         providers: registry,
-        media: CallMediaConfig::pcmu(),
         clock: Arc::new(SystemClock),
+        media: CallMediaConfig {
+            confirm_vad: confirming_vad(&choice.vad)?,
+            ..CallMediaConfig::pcmu()
+        },
+    })
+}
+
+/// The detector that confirms the WebRTC VAD's speech, per `choice`; logs which VAD calls get.
+fn confirming_vad(choice: &str) -> anyhow::Result<Option<SharedDetectorFactory>> {
+    let silero = || -> anyhow::Result<Option<SileroModel>> {
+        let paths = match models::locate(&models::default_cache_dir()?) {
+            Err(models::ModelError::NotInstalled { .. }) => return Ok(None),
+            found => found?,
+        };
+        match (paths.onnxruntime, paths.silero) {
+            (Some(runtime), Some(model)) => Ok(Some(SileroModel::load(&runtime, &model)?)),
+            _ => Ok(None),
+        }
+    };
+    let (model, why_not) = match choice {
+        "webrtc" => (None, "chosen"),
+        "silero" => (
+            Some(silero()?.context("Silero VAD is not installed: run `dialtone models install`")?),
+            "",
+        ),
+        "auto" => match silero() {
+            Ok(Some(model)) => (Some(model), ""),
+            Ok(None) => (
+                None,
+                "Silero is not installed: run `dialtone models install`",
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "Silero VAD unavailable");
+                (None, "Silero could not load")
+            }
+        },
+        other => bail!("unknown VAD {other:?} (auto, silero, webrtc)"),
+    };
+    Ok(match model {
+        Some(model) => {
+            tracing::info!("VAD: Silero, run only where the WebRTC VAD hears speech");
+            Some(Arc::new(model))
+        }
+        None => {
+            tracing::info!(why = why_not, "VAD: WebRTC alone");
+            None
+        }
     })
 }
 

@@ -2,7 +2,12 @@
 //! that turns its noisy per-frame verdicts into clean "speech started / stopped" transitions.
 //!
 //! The detector is the cheap WebRTC GMM VAD (libfvad) by default. Heavier detectors (Silero through ONNX)
-//! plug in through [`VoiceDetector`]; the state machine does not care which one runs.
+//! plug in through [`VoiceDetector`], gated behind the cheap one by [`GatedDetector`] so they run only
+//! around speech; the state machine does not care which one runs.
+
+mod gate;
+
+pub use gate::{DetectorFactory, GateConfig, GatedDetector, SharedDetectorFactory};
 
 use std::time::Duration;
 
@@ -18,6 +23,27 @@ pub trait VoiceDetector: Send + std::fmt::Debug {
     fn speech_probability(&mut self, frame: &[i16]) -> f32;
     /// Forgets history, as after a stream restart.
     fn reset(&mut self);
+    /// False while the detector has no verdict to give: its model is still loading, or an inference
+    /// error stopped it. Its answers then mean nothing, and a [`GatedDetector`] uses its gate's. The
+    /// WebRTC VAD is always ready.
+    fn ready(&self) -> bool {
+        true
+    }
+}
+
+impl<T: VoiceDetector + ?Sized> VoiceDetector for Box<T> {
+    fn rate(&self) -> SampleRate {
+        (**self).rate()
+    }
+    fn speech_probability(&mut self, frame: &[i16]) -> f32 {
+        (**self).speech_probability(frame)
+    }
+    fn reset(&mut self) {
+        (**self).reset();
+    }
+    fn ready(&self) -> bool {
+        (**self).ready()
+    }
 }
 
 /// How eager the WebRTC VAD is to call a frame speech; more aggressive means fewer false positives on noise.
@@ -75,6 +101,14 @@ pub enum VadError {
     /// The detector cannot run at this rate.
     #[error("voice detection is not available at {0}")]
     UnsupportedRate(SampleRate),
+    /// A gate and the detector behind it take frames at different rates.
+    #[error("a {gate} gate cannot run a {heavy} detector")]
+    RateMismatch {
+        /// The gate's rate.
+        gate: SampleRate,
+        /// The gated detector's rate.
+        heavy: SampleRate,
+    },
 }
 
 impl WebRtcVad {

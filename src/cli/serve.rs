@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// Speech synthesis: `auto` (Piper when installed, else flite), `piper`, `flite` or `openai`.
     #[arg(long, env = "DIALTONE_TTS", default_value = "auto")]
     pub tts: String,
+    /// Voice activity detection: `auto` (Silero, gated by the WebRTC VAD, when installed; else WebRTC
+    /// alone), `silero` or `webrtc`.
+    #[arg(long, env = "DIALTONE_VAD", default_value = "auto")]
+    pub vad: String,
 }
 
 /// Runs the server until Ctrl-C.
@@ -50,6 +54,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         llm: args.llm.clone(),
         tts: args.tts.clone(),
         voice: args.voice.clone(),
+        vad: args.vad.clone(),
     };
     let deps = Arc::new(build_deps(&args.agents, &choice)?);
     let app = Router::new()

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::audio::SampleRate;
 use crate::codec::Codec;
 use crate::turn::TurnConfig;
-use crate::vad::{Aggressiveness, VadConfig};
+use crate::vad::{Aggressiveness, GateConfig, SharedDetectorFactory, VadConfig};
 
 /// Media settings for one call.
 #[derive(Debug, Clone)]
@@ -33,6 +33,11 @@ pub struct CallMediaConfig {
     pub inband_dtmf: bool,
     /// Per-frame speech detector settings.
     pub aggressiveness: Aggressiveness,
+    /// A heavier detector (Silero) that confirms what the WebRTC VAD calls speech, one per call; `None`
+    /// (or a factory at another rate than the VAD's) runs the WebRTC VAD alone.
+    pub confirm_vad: Option<SharedDetectorFactory>,
+    /// When the confirming detector runs.
+    pub vad_gate: GateConfig,
     /// Speech start/stop hysteresis.
     pub vad: VadConfig,
     /// Turn-taking thresholds.
@@ -61,6 +66,8 @@ impl CallMediaConfig {
             send_silence: true,
             inband_dtmf: true,
             aggressiveness: Aggressiveness::default(),
+            confirm_vad: None,
+            vad_gate: GateConfig::default(),
             vad: VadConfig::default(),
             turn: TurnConfig::default(),
             jitter_min_delay: Duration::from_millis(20),

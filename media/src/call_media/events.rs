@@ -125,4 +125,11 @@ pub struct CallMediaStats {
     pub skipped_ticks: u64,
     /// The jitter buffer's counters.
     pub jitter: JitterStats,
+    /// Caller frames the VAD judged.
+    pub vad_frames: u64,
+    /// Of those, frames the confirming detector (Silero) ran on: its cost for the call is this times its
+    /// per-frame cost.
+    pub vad_heavy_frames: u64,
+    /// A confirming detector is in use and ready (loaded, not failed).
+    pub vad_confirming: bool,
 }

@@ -7,6 +7,7 @@
 //! caller. It reads no clock, owns every buffer it uses, and allocates nothing per frame in steady state.
 
 mod agent_audio;
+mod caller_vad;
 mod config;
 mod events;
 mod io;
@@ -29,8 +30,9 @@ use crate::jitter::{JitterBuffer, JitterConfig, JitterPacket};
 use crate::resample::Resampler;
 use crate::rtp::{RtpPacket, RtpSender};
 use crate::turn::{TurnEvent, TurnTaker};
-use crate::vad::{VadStateMachine, VadTransition, VoiceDetector, WEBRTC_VAD_RATES, WebRtcVad};
+use crate::vad::{VadStateMachine, VadTransition};
 use agent_audio::{AgentAudio, Pushed};
+use caller_vad::CallerVad;
 use slots::SlotRing;
 
 /// Ticks of output held for a call loop that fell behind; beyond this, ticks are skipped.
@@ -62,8 +64,7 @@ pub struct CallMedia {
     dtmf_rx: DtmfReceiver,
     inband: Option<GoertzelDetector>,
     to_stt: Resampler,
-    vad: Box<dyn VoiceDetector>,
-    vad_on_codec_rate: bool,
+    vad: CallerVad,
     vad_state: VadStateMachine,
     turn: TurnTaker,
     decoded: Vec<i16>,
@@ -102,13 +103,6 @@ impl CallMedia {
         let codec = config.codec;
         let codec_rate = codec.pcm_rate();
         let clock = SampleRate::new(codec.clock_rate()).unwrap_or(codec_rate);
-        let vad_on_codec_rate = WEBRTC_VAD_RATES.contains(&codec_rate);
-        let vad_rate = if vad_on_codec_rate {
-            codec_rate
-        } else {
-            config.stt_rate
-        };
-        let vad = WebRtcVad::new(vad_rate, config.aggressiveness)?;
         let inband = if config.inband_dtmf {
             GoertzelDetector::new(codec_rate).ok()
         } else {
@@ -128,8 +122,7 @@ impl CallMedia {
             dtmf_rx: DtmfReceiver::new(),
             inband,
             to_stt: Resampler::new(codec_rate, config.stt_rate)?,
-            vad: Box::new(vad),
-            vad_on_codec_rate,
+            vad: CallerVad::new(&config)?,
             vad_state: VadStateMachine::new(config.vad),
             turn: TurnTaker::new(config.turn),
             decoded: vec![0; max_packet],
@@ -171,6 +164,9 @@ impl CallMedia {
     pub fn stats(&self) -> CallMediaStats {
         CallMediaStats {
             jitter: *self.jitter.stats(),
+            vad_frames: self.vad.frames(),
+            vad_heavy_frames: self.vad.heavy_frames(),
+            vad_confirming: self.vad.confirming(),
             ..self.stats
         }
     }
@@ -423,12 +419,9 @@ impl CallMedia {
             // Frame sizes are fixed at construction, so this cannot happen; silence is the safe answer.
             self.stt_frame.fill(0);
         }
-        let vad_frame = if self.vad_on_codec_rate {
-            &self.caller_frame
-        } else {
-            &self.stt_frame
-        };
-        let probability = self.vad.speech_probability(vad_frame);
+        let probability = self
+            .vad
+            .speech_probability(&self.caller_frame, &self.stt_frame);
         let transition = self.vad_state.step(probability);
         let frame = self.config.stt_rate.frame_samples() as u64;
         let rate = self.config.stt_rate;

@@ -451,3 +451,81 @@ fn a_quiet_stream_starts_the_next_talkspurt_at_once() {
     // The RTP clock ran on through the quiet 27 ms.
     assert_eq!(timestamp, 216);
 }
+
+/// A confirming detector that hears nothing, whatever the WebRTC VAD says.
+#[derive(Debug)]
+struct Deaf;
+
+impl crate::vad::VoiceDetector for Deaf {
+    fn rate(&self) -> SampleRate {
+        SampleRate::HZ_8000
+    }
+    fn speech_probability(&mut self, _: &[i16]) -> f32 {
+        0.0
+    }
+    fn reset(&mut self) {}
+}
+
+#[derive(Debug)]
+struct DeafFactory(SampleRate);
+
+impl crate::vad::DetectorFactory for DeafFactory {
+    fn rate(&self) -> SampleRate {
+        self.0
+    }
+    fn detector(&self) -> Option<Box<dyn crate::vad::VoiceDetector>> {
+        Some(Box::new(Deaf))
+    }
+}
+
+fn with_confirming(rate: SampleRate) -> CallMediaConfig {
+    CallMediaConfig {
+        confirm_vad: Some(std::sync::Arc::new(DeafFactory(rate))),
+        ..CallMediaConfig::pcmu()
+    }
+}
+
+#[test]
+fn a_confirming_detector_decides_and_runs_only_around_speech() {
+    let mut call = Call::new(with_confirming(SampleRate::HZ_8000));
+    for _ in 0..50 {
+        call.step(Some(&[0; 160]));
+    }
+    for i in 0..50 {
+        call.step(Some(&voiced(160, i * 160)));
+    }
+    for _ in 0..50 {
+        call.step(Some(&[0; 160]));
+    }
+    // WebRTC hears the vowel; the confirming detector does not, and it has the last word.
+    assert!(
+        call.first(|e| matches!(e, MediaEvent::SpeechStarted { .. }))
+            .is_none(),
+        "{:?}",
+        call.events
+    );
+    let stats = call.media.stats();
+    assert!(stats.vad_confirming);
+    assert_eq!(stats.vad_frames, 150);
+    // About the 50 voiced frames and the 10-frame hangover; nothing in the silences.
+    assert!(
+        (50..=62).contains(&stats.vad_heavy_frames),
+        "{}",
+        stats.vad_heavy_frames
+    );
+}
+
+#[test]
+fn a_confirming_detector_at_another_rate_is_left_out() {
+    let mut call = Call::new(with_confirming(SampleRate::HZ_16000));
+    for i in 0..20 {
+        call.step(Some(&voiced(160, i * 160)));
+    }
+    let stats = call.media.stats();
+    assert!(!stats.vad_confirming);
+    assert_eq!(stats.vad_heavy_frames, 0);
+    assert!(
+        call.first(|e| matches!(e, MediaEvent::SpeechStarted { .. }))
+            .is_some()
+    );
+}

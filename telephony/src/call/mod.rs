@@ -205,7 +205,17 @@ where
             "turn latency after end of speech"
         );
     }
-    info!(end = ?end, turns = st.report.turns.len(), "call ended");
+    let (vad_frames, confirm_frames) = st
+        .report
+        .media
+        .map_or((0, 0), |m| (m.vad_frames, m.vad_heavy_frames));
+    info!(
+        end = ?end,
+        turns = st.report.turns.len(),
+        vad_frames,
+        confirm_vad_frames = confirm_frames,
+        "call ended"
+    );
     st.report
 }
 
