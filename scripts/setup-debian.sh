@@ -11,6 +11,7 @@ packages=(
   libclang-dev    # bindgen for whisper-rs-sys
   espeak-ng       # speaks test sentences for the speech recogniser tests
   flite           # the embedded agent voice (run as a program)
+  libsqlite3-dev  # the API store's SQLite (sqlx links Debian's libsqlite3)
 )
 
 missing=()
