@@ -51,7 +51,10 @@ CREATE TABLE agents (
     created_at      BIGINT NOT NULL,
     updated_at      BIGINT NOT NULL,
     activated_at    BIGINT,
-    deleted_at      BIGINT
+    deleted_at      BIGINT,
+    -- The target of the (tenant_id, agent_id) foreign keys below, which keep a row from pointing at
+    -- another tenant's agent.
+    UNIQUE (tenant_id, id)
 );
 CREATE INDEX agents_tenant_created ON agents (tenant_id, created_at, id);
 -- A dialled number reaches one agent: at most one active, live agent holds a number.
@@ -66,7 +69,7 @@ CREATE TABLE operations (
     status         TEXT NOT NULL CHECK (status IN ('pending', 'running', 'active', 'failed')),
     stage          TEXT,
     progress       BIGINT NOT NULL DEFAULT 0,
-    agent_id       TEXT REFERENCES agents (id),
+    agent_id       TEXT,
     request        TEXT NOT NULL,
     result         TEXT,
     error_code     TEXT,
@@ -79,7 +82,8 @@ CREATE TABLE operations (
     created_at     BIGINT NOT NULL,
     updated_at     BIGINT NOT NULL,
     started_at     BIGINT,
-    finished_at    BIGINT
+    finished_at    BIGINT,
+    FOREIGN KEY (tenant_id, agent_id) REFERENCES agents (tenant_id, id)
 );
 CREATE INDEX operations_due ON operations (status, run_after);
 CREATE INDEX operations_tenant_kind ON operations (tenant_id, kind, created_at);
@@ -87,29 +91,31 @@ CREATE INDEX operations_agent ON operations (agent_id, created_at);
 
 CREATE TABLE kb_versions (
     tenant_id     TEXT NOT NULL REFERENCES tenants (id),
-    agent_id      TEXT NOT NULL REFERENCES agents (id),
+    agent_id      TEXT NOT NULL,
     version       BIGINT NOT NULL,
     chunks        TEXT NOT NULL,
     content_hash  TEXT NOT NULL,
     created_at    BIGINT NOT NULL,
-    PRIMARY KEY (agent_id, version)
+    PRIMARY KEY (agent_id, version),
+    FOREIGN KEY (tenant_id, agent_id) REFERENCES agents (tenant_id, id)
 );
 
 CREATE TABLE kb_proposals (
     id          TEXT PRIMARY KEY,
     tenant_id   TEXT NOT NULL REFERENCES tenants (id),
-    agent_id    TEXT NOT NULL REFERENCES agents (id),
+    agent_id    TEXT NOT NULL,
     status      TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
     change      TEXT NOT NULL,
     created_at  BIGINT NOT NULL,
-    decided_at  BIGINT
+    decided_at  BIGINT,
+    FOREIGN KEY (tenant_id, agent_id) REFERENCES agents (tenant_id, id)
 );
 CREATE INDEX kb_proposals_agent ON kb_proposals (tenant_id, agent_id, created_at);
 
 CREATE TABLE calls (
     id           TEXT PRIMARY KEY,
     tenant_id    TEXT NOT NULL REFERENCES tenants (id),
-    agent_id     TEXT NOT NULL REFERENCES agents (id),
+    agent_id     TEXT NOT NULL,
     direction    TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),
     from_number  TEXT,
     to_number    TEXT,
@@ -120,7 +126,8 @@ CREATE TABLE calls (
     end_reason   TEXT,
     transcript   TEXT,
     extractions  TEXT,
-    turns        TEXT
+    turns        TEXT,
+    FOREIGN KEY (tenant_id, agent_id) REFERENCES agents (tenant_id, id)
 );
 CREATE INDEX calls_tenant_started ON calls (tenant_id, started_at, id);
 CREATE INDEX calls_agent_started ON calls (agent_id, started_at);
@@ -130,10 +137,12 @@ CREATE TABLE webhooks (
     tenant_id   TEXT NOT NULL REFERENCES tenants (id),
     url         TEXT NOT NULL,
     events      TEXT NOT NULL,
-    agent_id    TEXT REFERENCES agents (id),
+    agent_id    TEXT,
     secret      TEXT NOT NULL,
     created_at  BIGINT NOT NULL,
-    deleted_at  BIGINT
+    deleted_at  BIGINT,
+    FOREIGN KEY (tenant_id, agent_id) REFERENCES agents (tenant_id, id),
+    UNIQUE (tenant_id, id)
 );
 CREATE INDEX webhooks_tenant ON webhooks (tenant_id, created_at);
 
@@ -152,7 +161,7 @@ CREATE INDEX events_tenant_seq ON events (tenant_id, seq);
 -- The webhook outbox: one row per (webhook, event), written in the transaction that emitted the event.
 CREATE TABLE webhook_deliveries (
     id               TEXT PRIMARY KEY,
-    webhook_id       TEXT NOT NULL REFERENCES webhooks (id),
+    webhook_id       TEXT NOT NULL,
     event_seq        BIGINT NOT NULL REFERENCES events (seq),
     tenant_id        TEXT NOT NULL REFERENCES tenants (id),
     status           TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
@@ -161,7 +170,8 @@ CREATE TABLE webhook_deliveries (
     last_status      BIGINT,
     last_error       TEXT,
     created_at       BIGINT NOT NULL,
-    delivered_at     BIGINT
+    delivered_at     BIGINT,
+    FOREIGN KEY (tenant_id, webhook_id) REFERENCES webhooks (tenant_id, id)
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, created_at);

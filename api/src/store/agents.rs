@@ -216,6 +216,23 @@ fn phone_conflict(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// [`StoreError::NotFound`] unless `agent_id` is a live agent of `tenant_id`: the check a row that names an
+/// agent passes before it is written, so the caller gets "not found" rather than a foreign-key error.
+pub(crate) async fn ensure_agent(
+    tx: &mut Tx,
+    tenant_id: &str,
+    agent_id: &str,
+) -> Result<(), StoreError> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM agents WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+    )
+    .bind(tenant_id)
+    .bind(agent_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    found.map(|_| ()).ok_or(StoreError::NotFound)
+}
+
 impl Store {
     /// Creates an agent for `tenant_id`. [`StoreError::Conflict`] if it is created active on a number
     /// another active agent holds.

@@ -19,7 +19,7 @@
 //! connection first and the per-connection pragmas run in `after_connect`; and it has no placeholder
 //! rewriting, so every statement uses `$1`-style placeholders, which SQLite accepts as numbered parameters.
 //!
-//! Dialect differences live in [`dialect`] (how a write transaction begins, the `FOR UPDATE SKIP LOCKED`
+//! Dialect differences live in `dialect.rs` (how a write transaction begins, the `FOR UPDATE SKIP LOCKED`
 //! clause of the claims) and in the migrations (the events sequence). Everything else is portable SQL.
 //!
 //! # Conventions

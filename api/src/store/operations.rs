@@ -8,6 +8,7 @@
 use serde_json::Value;
 use sqlx::any::AnyRow;
 
+use super::agents::ensure_agent;
 use super::dialect::with_row_lock;
 use super::ids::{OPERATION_PREFIX, new_id};
 use super::rows::{col, enum_col, json_col, json_text, opt_enum_col, opt_json_col, text_enum};
@@ -189,7 +190,7 @@ impl Operation {
 }
 
 impl Store {
-    /// Queues a job, claimable at once.
+    /// Queues a job, claimable at once. [`StoreError::NotFound`] if `new.agent_id` is not the tenant's.
     pub async fn create_operation(
         &self,
         tx: &mut Tx,
@@ -197,6 +198,9 @@ impl Store {
         new: NewOperation,
         now_ms: i64,
     ) -> Result<Operation, StoreError> {
+        if let Some(agent_id) = &new.agent_id {
+            ensure_agent(tx, tenant_id, agent_id).await?;
+        }
         let row = sqlx::query(concat!(
             "INSERT INTO operations (id, tenant_id, kind, status, progress, agent_id, request, attempts,
                max_attempts, run_after, created_at, updated_at)
@@ -350,8 +354,8 @@ impl Store {
         Ok(())
     }
 
-    /// Marks `worker`'s job done with its `result` (and the agent it made, if it made one).
-    /// [`StoreError::LeaseLost`] if another worker took it over meanwhile.
+    /// Marks the leased job done with its `result` (and the agent it made, if it made one; it must be the
+    /// tenant's). [`StoreError::LeaseLost`] if another worker took it over meanwhile.
     pub async fn complete_operation(
         &self,
         tx: &mut Tx,
@@ -360,6 +364,9 @@ impl Store {
         agent_id: Option<&str>,
         now_ms: i64,
     ) -> Result<Operation, StoreError> {
+        if let Some(agent_id) = agent_id {
+            ensure_agent(tx, lease.tenant_id, agent_id).await?;
+        }
         let row = sqlx::query(concat!(
             "UPDATE operations SET status = 'active', progress = 100, result = $4,
                agent_id = COALESCE($5, agent_id), error_code = NULL, error_message = NULL,

@@ -1,6 +1,6 @@
 //! Opening the store: migrations, SQLite's pragmas, foreign keys, reopening.
 
-use super::support::{T0, TestDb, tenant};
+use super::support::{T0, TestDb, agent, tenant};
 use crate::store::{Backend, DbLocation, NewAgent, Store, StoreError};
 
 on_both_backends!(foreign_keys_are_enforced);
@@ -11,6 +11,21 @@ async fn foreign_keys_are_enforced(store: Store) {
         .create_agent(&mut tx, "ws_missing", NewAgent::default(), T0)
         .await;
     assert!(matches!(orphan, Err(StoreError::Database(_))), "{orphan:?}");
+    drop(tx);
+
+    // Below the store's own checks, the schema refuses a row of one tenant naming another's agent.
+    let a = tenant(&store, "a").await;
+    let b = tenant(&store, "b").await;
+    let theirs = agent(&store, &a.id, "a's agent").await;
+    let cross = sqlx::query(
+        "INSERT INTO calls (id, tenant_id, agent_id, direction, started_at)
+         VALUES ('call_x', $1, $2, 'inbound', 0)",
+    )
+    .bind(&b.id)
+    .bind(&theirs.id)
+    .execute(&store.pool)
+    .await;
+    assert!(cross.is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -463,4 +463,25 @@ async fn operations_are_tenant_isolated(store: Store) {
     let untouched = store.operation(&a.id, &op.id).await.unwrap();
     assert_eq!(untouched.status, OperationStatus::Running);
     assert_eq!(untouched.progress, 0);
+
+    queue(&store, &b.id, OperationKind::Builder, 3, T0).await;
+    let own = store
+        .claim_operation("wb", None, LEASE, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(own.tenant_id, b.id);
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        store
+            .complete_operation(
+                &mut tx,
+                &own.lease().unwrap(),
+                &json!({}),
+                Some(&theirs.id),
+                T0 + 1
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
 }
