@@ -4,6 +4,7 @@
 use serde_json::Value;
 use sqlx::any::AnyRow;
 
+use super::dialect::with_row_lock;
 use super::ids::{DELIVERY_PREFIX, EVENT_PREFIX, new_id};
 use super::rows::{col, json_col, json_text};
 use super::{Store, StoreError, Tx};
@@ -46,6 +47,11 @@ impl Store {
     /// wants it (its event list names `event_type` or `*`, and it is not limited to another agent). Both
     /// happen in the caller's transaction: the event and its deliveries exist exactly when the change they
     /// report was committed.
+    ///
+    /// Emitting holds a lock on the tenant until the transaction ends, so call it late in the transaction.
+    /// The lock is what keeps [`Store::events_after`] from skipping events: on PostgreSQL a sequence value
+    /// is taken at insert, and without it a transaction that took seq 11 could commit before one holding
+    /// seq 10, letting a reader resume past 10 for good. Serialised per tenant, seq order is commit order.
     pub async fn emit(
         &self,
         tx: &mut Tx,
@@ -55,6 +61,12 @@ impl Store {
         data: &Value,
         now_ms: i64,
     ) -> Result<Event, StoreError> {
+        let lock = with_row_lock!(self.backend, update, "SELECT id FROM tenants WHERE id = $1");
+        sqlx::query(lock)
+            .bind(tenant_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let row = sqlx::query(
             "INSERT INTO events (id, tenant_id, event_type, agent_id, data, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)

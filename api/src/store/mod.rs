@@ -31,6 +31,14 @@
 //! - Reads and self-contained writes go through the pool. Writes that a caller combines with others, or
 //!   with the event they cause, take a [`Tx`] from [`Store::begin`]: the state change and the notification
 //!   (see [`Store::emit`]) commit together.
+//!
+//! # Workers
+//! Jobs ([`Store::claim_operation`]) and webhook deliveries ([`Store::claim_deliveries`]) are claimed in a
+//! write transaction with a lease: on PostgreSQL the claim's `SELECT` takes `FOR UPDATE SKIP LOCKED`, so
+//! workers on any node take distinct rows; on SQLite the `BEGIN IMMEDIATE` transaction is the only writer.
+//! A worker that dies stops extending its lease, and once the lease has run out the row is claimable again.
+//! Lease-guarded writes name the job through a [`JobLease`] and fail with [`StoreError::LeaseLost`] once
+//! another worker has taken it over.
 
 mod agents;
 mod auth;

@@ -15,6 +15,8 @@ pub const DATABASE_FILE: &str = "dialtone.db";
 
 /// How long a SQLite connection waits for the write lock before it gives up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The same timeout as a pragma, for the pool's connections (keep the two in step).
+const SQLITE_BUSY_TIMEOUT_PRAGMA: &str = "PRAGMA busy_timeout = 5000";
 
 /// Where the store's data is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,12 +112,13 @@ async fn open_sqlite(path: &Path, max_connections: u32) -> Result<Store, StoreEr
         .max_connections(max_connections.max(1))
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                // Per-connection settings, set again because the URL does not carry them: foreign keys are
-                // off by default in SQLite, the busy timeout makes writers queue instead of failing, and
+                // Per-connection settings. sqlx's defaults for a URL happen to turn foreign keys on and
+                // wait 5 s on a locked database, but SQLite's own defaults are the opposite, and the schema
+                // (tenant-scoped foreign keys) and the single-writer claims rely on both: say so here.
                 // NORMAL sync is durable enough in WAL mode (a power cut may lose the last commits, never
-                // corrupt the file).
+                // corrupt the file) and saves an fsync per commit.
                 conn.execute("PRAGMA foreign_keys = ON").await?;
-                conn.execute("PRAGMA busy_timeout = 5000").await?;
+                conn.execute(SQLITE_BUSY_TIMEOUT_PRAGMA).await?;
                 conn.execute("PRAGMA synchronous = NORMAL").await?;
                 Ok(())
             })
