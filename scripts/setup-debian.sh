@@ -12,6 +12,7 @@ packages=(
   espeak-ng       # speaks test sentences for the speech recogniser tests
   flite           # the embedded agent voice (run as a program)
   tzdata          # the IANA time zones agents name (read from /usr/share/zoneinfo)
+  libsqlite3-dev  # the API store's SQLite (sqlx links Debian's libsqlite3)
 )
 
 missing=()

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, the media crate's no-runtime rule, the speech
-# models, then every test in the workspace (the end-to-end tests need the models and may not skip).
+# models, a local PostgreSQL, then every test in the workspace (the end-to-end tests need the models and
+# the store's tests need PostgreSQL: neither may skip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup-debian.sh
+
+# The API store's tests run on SQLite and on PostgreSQL; here PostgreSQL is required, not skipped.
+database_url=$(scripts/setup-postgres.sh | tail -n1)
+export DIALTONE_TEST_DATABASE_URL=$database_url
+export DIALTONE_REQUIRE_POSTGRES=1
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

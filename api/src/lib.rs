@@ -1,1 +1,3 @@
-//! The REST API, store, jobs and webhooks. Filled in by the API issue.
+//! The REST API v2 of Dialtone: routers, auth, jobs and webhooks over the [`store`].
+
+pub mod store;
