@@ -11,6 +11,8 @@ pub mod extract;
 pub mod facts;
 pub mod kb;
 pub mod page;
+mod provision;
+pub mod spec;
 pub mod template;
 
 pub use crawl::{BusinessUrl, CrawlConfig, Crawler};
@@ -18,3 +20,5 @@ pub use error::{ProvisionError, ProvisionErrorCode};
 pub use extract::{Extraction, extract};
 pub use facts::Facts;
 pub use page::{CrawlReport, CrawlResult, Page, SkippedUrl};
+pub use provision::{ProvisionRequest, Stage, provision, template_for};
+pub use spec::{AgentSpec, ProvisionReport};

@@ -1,6 +1,6 @@
 //! What the crawler hands to extraction: decoded pages and a report of what it fetched and skipped.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One fetched HTML page, decoded to UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,7 +14,7 @@ pub struct Page {
 }
 
 /// A URL the crawler chose not to fetch or could not fetch, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkippedUrl {
     /// The URL as found.
     pub url: String,
@@ -26,7 +26,7 @@ pub struct SkippedUrl {
 }
 
 /// Counters and skips of one crawl, kept in the extraction report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrawlReport {
     /// Pages fetched and kept.
     pub pages_fetched: usize,

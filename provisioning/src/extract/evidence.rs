@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::text::Region;
 
@@ -21,7 +21,7 @@ const MAX_VOTES: usize = 20_000;
 pub(crate) const STRUCTURED: f32 = 3.0;
 
 /// Where a fact came from and how sure extraction is of it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
     /// URL of the page the fact was read from.
     pub source: String,

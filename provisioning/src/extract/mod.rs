@@ -19,6 +19,7 @@ mod language;
 pub(crate) mod microdata;
 mod payment;
 mod phones;
+mod sections;
 mod services;
 mod staff;
 pub mod text;
@@ -30,6 +31,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use evidence::{Evidence, LOW_CONFIDENCE};
+pub use sections::sections;
 pub use tone::{Tone, ToneGuess};
 pub use vertical::Vertical;
 

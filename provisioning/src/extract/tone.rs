@@ -2,14 +2,14 @@
 //! person and warm phrases read Friendly; slang and emoji Casual; legal and ceremonial vocabulary without
 //! contractions Formal; and competence vocabulary, or nothing distinctive, Professional.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::doc::Doc;
 use super::evidence::round2;
 use super::text::Region;
 
 /// The four tones agents are built with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Tone {
     /// Competent and neutral.
     Professional,
@@ -22,7 +22,7 @@ pub enum Tone {
 }
 
 /// A tone and how sure the guess is.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ToneGuess {
     /// The tone.
     pub tone: Tone,

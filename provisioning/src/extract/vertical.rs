@@ -1,6 +1,6 @@
 //! Which vertical template fits: schema.org business types first, then the vocabulary of the copy.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::doc::Doc;
 use super::evidence::{Evidence, round2};
@@ -8,7 +8,7 @@ use super::jsonld::{self, Graph};
 use super::text::Region;
 
 /// The verticals that have templates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Vertical {
     /// Dentists and orthodontists.

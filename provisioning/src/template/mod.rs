@@ -8,32 +8,17 @@ mod prompt;
 pub use catalog::TEMPLATES;
 pub use prompt::{PromptInput, greeting, system_prompt};
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{ProvisionError, ProvisionErrorCode};
 
-/// How the agent speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Tone {
-    /// Clear, courteous, efficient.
-    Professional,
-    /// Warm and upbeat.
-    Friendly,
-    /// Relaxed and conversational.
-    Casual,
-    /// Reserved and precise.
-    Formal,
-}
+pub use crate::extract::Tone;
 
-impl Tone {
-    /// How the prompt describes speaking in this tone.
-    pub fn style(self) -> &'static str {
-        match self {
-            Tone::Professional => "clear, courteous and efficient",
-            Tone::Friendly => "warm, upbeat and welcoming",
-            Tone::Casual => "relaxed and conversational, like a helpful neighbour",
-            Tone::Formal => "reserved, precise and respectful",
-        }
+/// How the prompt describes speaking in `tone`.
+pub fn tone_style(tone: Tone) -> &'static str {
+    match tone {
+        Tone::Professional => "clear, courteous and efficient",
+        Tone::Friendly => "warm, upbeat and welcoming",
+        Tone::Casual => "relaxed and conversational, like a helpful neighbour",
+        Tone::Formal => "reserved, precise and respectful",
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::{COMMON_GUARDRAILS, Template, Tone};
+use super::{COMMON_GUARDRAILS, Template, Tone, tone_style};
 
 /// What a template needs to know about one business.
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +38,7 @@ pub fn system_prompt(template: &Template, input: &PromptInput<'_>) -> String {
         p,
         " You are speaking on the phone: your words are read aloud, so use plain sentences without lists, \
          markdown or emoji. Speak in a {} way.",
-        input.tone.style()
+        tone_style(input.tone)
     );
     if let Some(instructions) = input.instructions.map(str::trim).filter(|i| !i.is_empty()) {
         let _ = write!(
