@@ -1,3 +1,11 @@
 //! The REST API v2 of Dialtone: routers, auth, jobs and webhooks over the [`store`].
+//!
+//! Layout: [`context`] is what every part shares; `http` serves `/v2` (auth, agents, operations,
+//! templates, agent builder, calls, knowledge, webhooks, events, OpenAPI); `jobs` runs the durable
+//! operations (provisioning, knowledge sync, the site monitor); `webhooks` delivers the outbox, signed;
+//! `directory` gives telephony the active agents and records its calls.
 
+pub mod context;
 pub mod store;
+
+pub use context::{ApiConfig, ApiContext, NowMs, system_now};
