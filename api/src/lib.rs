@@ -6,6 +6,7 @@
 //! `directory` gives telephony the active agents and records its calls.
 
 pub mod context;
+pub mod http;
 pub mod store;
 
 pub use context::{ApiConfig, ApiContext, NowMs, system_now};

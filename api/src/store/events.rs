@@ -103,6 +103,72 @@ impl Store {
         Ok(event)
     }
 
+    /// Appends an event to the tenant's log and queues its delivery to one webhook only, whatever the
+    /// webhook subscribed to: how `POST /v2/webhooks/{id}/test` sends `webhook.test` to the webhook under
+    /// test and to no other. [`StoreError::NotFound`] if the webhook is not the tenant's (or deleted).
+    /// Locks the tenant like [`Store::emit`], for the same reason.
+    pub async fn emit_to_webhook(
+        &self,
+        tx: &mut Tx,
+        tenant_id: &str,
+        webhook_id: &str,
+        event_type: &str,
+        data: &Value,
+        now_ms: i64,
+    ) -> Result<Event, StoreError> {
+        let lock = with_row_lock!(self.backend, update, "SELECT id FROM tenants WHERE id = $1");
+        sqlx::query(lock)
+            .bind(tenant_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let live: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM webhooks WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+        )
+        .bind(tenant_id)
+        .bind(webhook_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        live.ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(
+            "INSERT INTO events (id, tenant_id, event_type, agent_id, data, created_at)
+             VALUES ($1, $2, $3, NULL, $4, $5)
+             RETURNING seq, id, tenant_id, event_type, agent_id, data, created_at",
+        )
+        .bind(new_id(EVENT_PREFIX))
+        .bind(tenant_id)
+        .bind(event_type)
+        .bind(json_text(data))
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?;
+        let event = Event::from_row(&row)?;
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (id, webhook_id, event_seq, tenant_id, status, attempts,
+               next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)",
+        )
+        .bind(new_id(DELIVERY_PREFIX))
+        .bind(webhook_id)
+        .bind(event.seq)
+        .bind(tenant_id)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+        Ok(event)
+    }
+
+    /// The seq of the tenant's newest event (0 when it has none): where a stream that wants only new
+    /// events starts.
+    pub async fn latest_event_seq(&self, tenant_id: &str) -> Result<i64, StoreError> {
+        let seq: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE tenant_id = $1")
+                .bind(tenant_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(seq.unwrap_or(0))
+    }
+
     /// The tenant's events after `after_seq` (0: from the start), oldest first, at most `limit`: how an SSE
     /// stream resumes from `Last-Event-ID`.
     pub async fn events_after(
