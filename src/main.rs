@@ -31,6 +31,11 @@ enum Command {
     Simulate(cli::simulate::SimulateArgs),
     /// Many concurrent carrier calls with instant fake backends: the runtime's own capacity.
     Loadtest(cli::loadtest::LoadtestArgs),
+    /// Operator commands on the API store (API keys).
+    Admin {
+        #[command(subcommand)]
+        action: cli::admin::AdminAction,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,5 +50,6 @@ fn main() -> anyhow::Result<()> {
         Command::Models { action } => cli::models::run(action),
         Command::Simulate(args) => cli::simulate::run(args),
         Command::Loadtest(args) => runtime.block_on(cli::loadtest::run(args)),
+        Command::Admin { action } => runtime.block_on(cli::admin::run(action)),
     }
 }

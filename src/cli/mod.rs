@@ -1,5 +1,6 @@
 //! The subcommands of the `dialtone` binary.
 
+pub mod admin;
 pub mod call;
 pub mod loadtest;
 pub mod models;
