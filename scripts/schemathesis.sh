@@ -15,9 +15,16 @@
 # GET /v2/events is left out: it is an endless Server-Sent Events stream, which schemathesis would wait
 # on for ever; its tests are in api/tests/http_api/events.rs.
 #
+# The check `positive_data_acceptance` is off by default: it expects every request the document allows to
+# succeed, and three rules of this API cannot be written as JSON Schema: a pagination cursor must be one
+# the server made (any other string is a 400), a business URL must be a real website address, and an
+# Idempotency-Key reused with another body is a 422 by design (schemathesis reuses generated keys).
+# Everything else is checked. Turn it on with SCHEMATHESIS_CHECKS=all SCHEMATHESIS_EXCLUDE=none.
+#
 # Usage: scripts/schemathesis.sh [extra schemathesis options]
 #   env SCHEMATHESIS_MAX_EXAMPLES (default 30) per operation, SCHEMATHESIS_PORT (default 18089),
-#   SCHEMATHESIS_CHECKS (default all).
+#   SCHEMATHESIS_CHECKS (default all), SCHEMATHESIS_EXCLUDE (default positive_data_acceptance; `none`
+#   excludes nothing).
 # Exit status: schemathesis's (0 when every check passed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,16 +64,22 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 
+exclude=${SCHEMATHESIS_EXCLUDE:-positive_data_acceptance}
+exclude_args=()
+[ "$exclude" = none ] || exclude_args=(--exclude-checks "$exclude")
+
 status=0
-"$venv/bin/schemathesis" run "$base/.well-known/openapi.json" \
+# Run from the data directory, where schemathesis keeps its example database, so the work tree stays clean.
+st=$PWD/$venv/bin/schemathesis
+(cd "$data" && "$st" run "$base/.well-known/openapi.json" \
   --url "$base" \
   --header "Authorization: Bearer $key" \
-  --checks "${SCHEMATHESIS_CHECKS:-all}" \
+  --checks "${SCHEMATHESIS_CHECKS:-all}" "${exclude_args[@]}" \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-30}" \
   --exclude-path /v2/events \
   --request-timeout 10 \
   --report junit --report-dir "$data/report" \
-  "$@" || status=$?
+  "$@") || status=$?
 
 stop
 trap - EXIT

@@ -12,6 +12,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::fields::{non_blank, optional_text};
 
 /// Longest name, label or platform accepted.
 const MAX_SHORT: usize = 200;
@@ -33,9 +34,15 @@ pub struct AgentFields {
     /// The business website to read (`https://smiledental.com`, or a bare host). Required unless
     /// `instructions` describe the business.
     #[serde(default, alias = "businessUrl", alias = "website_url", alias = "url")]
-    #[schema(max_length = 2048, example = "https://smiledental.com")]
+    #[schema(
+        max_length = 2048,
+        pattern = r"^(https?://)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(:[1-9][0-9]{0,3})?(/[!-~]*)?$",
+        example = "https://smiledental.com"
+    )]
     pub business_url: Option<String>,
-    /// Industry vertical (`dental`, `home_services`, ...); picks the template when `template_id` is absent.
+    /// Industry vertical (`dental`, `home_services`, ...; see each template's `verticals` in
+    /// `GET /v2/templates`); picks the template when `template_id` is absent. Case and `-` or spaces for
+    /// `_` do not matter. An unknown one is refused with `template_not_found`.
     #[serde(default, alias = "verticalType", alias = "vertical_type")]
     #[schema(max_length = 200, example = "dental")]
     pub vertical: Option<String>,
@@ -86,24 +93,6 @@ pub struct ValidAgent {
     pub instructions: Option<String>,
 }
 
-/// A trimmed, non-empty string of at most `max` characters, or `None`.
-fn text(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, ApiError> {
-    let Some(value) = value else {
-        return Ok(None);
-    };
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Ok(None);
-    }
-    if trimmed.chars().count() > max {
-        return Err(ApiError::invalid_field(
-            field,
-            format!("{field} is longer than {max} characters"),
-        ));
-    }
-    Ok(Some(trimmed.to_owned()))
-}
-
 /// An E.164 number: `+`, a non-zero digit, then 6 to 14 more digits.
 pub fn is_e164(number: &str) -> bool {
     let Some(digits) = number.strip_prefix('+') else {
@@ -114,23 +103,19 @@ pub fn is_e164(number: &str) -> bool {
         && !digits.starts_with('0')
 }
 
-/// Checks a phone number field.
+/// Checks a phone number field: exactly E.164, as the document's pattern says (no spaces or dashes).
 pub fn phone(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
-    let Some(number) = text(field, value, 32)? else {
+    let Some(number) = value else {
         return Ok(None);
     };
-    let compact: String = number
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
-        .collect();
-    if !is_e164(&compact) {
+    if !is_e164(&number) {
         return Err(ApiError::invalid_field(
             field,
             format!("{field} must be an E.164 number such as +18435551234"),
         )
         .detail("reason", json!("invalid_phone_number")));
     }
-    Ok(Some(compact))
+    Ok(Some(number))
 }
 
 /// The template named by `name`, or 400 `template_not_found` naming `field` and listing the known ones.
@@ -148,7 +133,7 @@ pub fn find_template(field: &str, name: &str) -> Result<&'static Template, ApiEr
 
 /// A website URL, normalised, or 400 `invalid_url`.
 pub fn website(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
-    let Some(raw) = text(field, value, MAX_URL)? else {
+    let Some(raw) = optional_text(field, value, MAX_URL)? else {
         return Ok(None);
     };
     BusinessUrl::parse(&raw)
@@ -165,8 +150,8 @@ impl CreateAgentRequest {
         let top = self.fields;
         let nested = self.payload.unwrap_or_default();
         let pick = |a: Option<String>, b: Option<String>| b.or(a);
-        let name = text("name", pick(top.name, nested.name), MAX_SHORT)?;
-        let instructions = text(
+        let name = optional_text("name", pick(top.name, nested.name), MAX_SHORT)?;
+        let instructions = optional_text(
             "instructions",
             pick(top.instructions, nested.instructions),
             MAX_INSTRUCTIONS,
@@ -178,9 +163,9 @@ impl CreateAgentRequest {
                 "business_url (or businessUrl) is required, unless instructions describe the business",
             ));
         }
-        let vertical = text("vertical", pick(top.vertical, nested.vertical), MAX_SHORT)?
+        let vertical = optional_text("vertical", pick(top.vertical, nested.vertical), MAX_SHORT)?
             .map(|v| v.to_ascii_lowercase());
-        let template_id = text(
+        let template_id = optional_text(
             "template_id",
             pick(top.template_id, nested.template_id),
             MAX_SHORT,
@@ -197,12 +182,12 @@ impl CreateAgentRequest {
                 .or_else(|| template.and_then(|t| t.verticals.first().map(|v| (*v).to_owned()))),
             template,
             phone_number: phone("phone_number", pick(top.phone_number, nested.phone_number))?,
-            white_label_id: text(
+            white_label_id: optional_text(
                 "white_label_id",
                 pick(top.white_label_id, nested.white_label_id),
                 MAX_SHORT,
             )?,
-            platform: text("platform", pick(top.platform, nested.platform), MAX_SHORT)?,
+            platform: optional_text("platform", pick(top.platform, nested.platform), MAX_SHORT)?,
             instructions,
         })
     }
@@ -222,19 +207,19 @@ where
 pub struct UpdateAgentRequest {
     /// New display name.
     #[serde(default)]
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     /// New opening line.
     #[serde(default)]
-    #[schema(max_length = 50000)]
+    #[schema(min_length = 1, max_length = 50000, pattern = r"\S")]
     pub greeting: Option<String>,
     /// New system prompt.
     #[serde(default)]
-    #[schema(max_length = 50000)]
+    #[schema(min_length = 1, max_length = 50000, pattern = r"\S")]
     pub system_prompt: Option<String>,
     /// New voice.
     #[serde(default)]
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub voice: Option<String>,
     /// New E.164 number; `null` unbinds the agent from its number.
     #[serde(default, alias = "phoneNumber", deserialize_with = "nullable")]
@@ -242,7 +227,7 @@ pub struct UpdateAgentRequest {
     pub phone_number: Option<Option<String>>,
     /// New vertical (`verticalType` is accepted too).
     #[serde(default, alias = "verticalType", alias = "vertical_type")]
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub vertical: Option<String>,
 }
 
@@ -260,29 +245,18 @@ pub struct ValidPatch {
 impl UpdateAgentRequest {
     /// Validates every field present.
     pub fn validate(self) -> Result<ValidPatch, ApiError> {
-        let required = |field: &str, value: Option<String>, max: usize| match value {
-            None => Ok(None),
-            Some(v) => text(field, Some(v), max)?.map(Some).ok_or_else(|| {
-                ApiError::invalid_field(field, format!("{field} must not be empty"))
-            }),
-        };
         let phone_number = match self.phone_number {
             None => None,
             Some(None) => Some(None),
-            Some(Some(n)) => Some(Some(phone("phone_number", Some(n))?.ok_or_else(|| {
-                ApiError::invalid_field(
-                    "phone_number",
-                    "phone_number must not be empty; send null to unbind",
-                )
-            })?)),
+            Some(Some(n)) => Some(phone("phone_number", Some(n))?),
         };
         Ok(ValidPatch {
-            name: required("name", self.name, MAX_SHORT)?,
-            greeting: required("greeting", self.greeting, MAX_PROMPT)?,
-            system_prompt: required("system_prompt", self.system_prompt, MAX_PROMPT)?,
-            voice: required("voice", self.voice, MAX_SHORT)?,
+            name: non_blank("name", self.name, MAX_SHORT)?,
+            greeting: non_blank("greeting", self.greeting, MAX_PROMPT)?,
+            system_prompt: non_blank("system_prompt", self.system_prompt, MAX_PROMPT)?,
+            voice: non_blank("voice", self.voice, MAX_SHORT)?,
             phone_number,
-            vertical: required("vertical", self.vertical, MAX_SHORT)?
+            vertical: non_blank("vertical", self.vertical, MAX_SHORT)?
                 .map(|v| v.to_ascii_lowercase()),
         })
     }

@@ -14,6 +14,7 @@ use super::auth::{Caller, Scope};
 use super::envelope::{ApiReply, List, One, list, one};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiPath, ApiQuery, RawBody, parse_json};
+use super::fields::check_len;
 use super::idempotency;
 use super::operations::{OperationAccepted, enqueue};
 use super::time::{iso, iso_opt};
@@ -299,6 +300,8 @@ pub async fn list_agents(
 ) -> Result<ApiReply, ApiError> {
     let tenant = caller.require(Scope::AgentsRead)?;
     let limit = page_limit(query.limit)?;
+    check_len("vertical", query.vertical.as_deref(), 200)?;
+    check_len("cursor", query.cursor.as_deref(), 1000)?;
     let filter = AgentFilter {
         status: query.status.map(AgentStatus::from),
         vertical: query

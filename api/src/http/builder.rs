@@ -16,6 +16,7 @@ use super::auth::{Caller, Scope};
 use super::envelope::{ApiReply, One, one};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiPath, RawBody, parse_json};
+use super::fields::optional_text;
 use super::idempotency;
 use super::operations::{OperationError, enqueue};
 use super::time::iso;
@@ -31,7 +32,11 @@ const MAX_INSTRUCTIONS: usize = 20_000;
 pub struct BuilderRequest {
     /// The website to analyse (`https://example.com`).
     #[serde(default, alias = "websiteUrl")]
-    #[schema(max_length = 2048, example = "https://example.com")]
+    #[schema(
+        max_length = 2048,
+        pattern = r"^(https?://)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(:[1-9][0-9]{0,3})?(/[!-~]*)?$",
+        example = "https://example.com"
+    )]
     pub website_url: Option<String>,
     /// Instructions that guide the agent (`Focus on customer support for our SaaS product`).
     #[serde(default)]
@@ -89,7 +94,7 @@ impl From<&Operation> for BuilderJob {
                 code: op.error_code.clone().unwrap_or_else(|| "failed".into()),
                 message: op.error_message.clone().unwrap_or_default(),
             }),
-            website_url: text("url"),
+            website_url: text("website_url").or_else(|| text("url")),
             instructions: text("instructions"),
             progress: op.progress,
             created_at: iso(op.created_at),
@@ -131,18 +136,8 @@ pub async fn create_job(
         || async {
             let request: BuilderRequest = parse_json(&headers, &body, false)?;
             let website_url = website("website_url", request.website_url)?;
-            let instructions = request
-                .instructions
-                .map(|i| i.trim().to_owned())
-                .filter(|i| !i.is_empty());
-            if let Some(i) = &instructions
-                && i.chars().count() > MAX_INSTRUCTIONS
-            {
-                return Err(ApiError::invalid_field(
-                    "instructions",
-                    format!("instructions are longer than {MAX_INSTRUCTIONS} characters"),
-                ));
-            }
+            let instructions =
+                optional_text("instructions", request.instructions, MAX_INSTRUCTIONS)?;
             if website_url.is_none() && instructions.is_none() {
                 return Err(ApiError::invalid_field(
                     "website_url",
@@ -168,7 +163,9 @@ pub async fn create_job(
             }
             let mut tx = store.begin().await?;
             // The worker builds the agent and records it on the job when it completes.
-            let request = json!({"url": website_url, "instructions": instructions, "name": null});
+            // `website_url` for the builder worker; `url` too, the key of `ProvisionRequest`.
+            let request = json!({"website_url": website_url, "url": website_url,
+            "instructions": instructions, "name": null});
             let op = enqueue(
                 store,
                 &mut tx,

@@ -13,6 +13,7 @@ use super::auth::{Caller, Scope};
 use super::envelope::{ApiReply, List, One, list, one};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiPath, ApiQuery};
+use super::fields::check_len;
 use super::time::{iso, iso_opt, parse_time};
 use crate::store::{Call, CallFilter};
 
@@ -134,6 +135,11 @@ pub async fn list_calls(
 ) -> Result<ApiReply, ApiError> {
     let tenant = caller.require(Scope::CallsRead)?;
     let limit = page_limit(query.limit)?;
+    check_len("agent_id", query.agent_id.as_deref(), 200)?;
+    check_len("from", query.from.as_deref(), 64)?;
+    check_len("to", query.to.as_deref(), 64)?;
+    check_len("disposition", query.disposition.as_deref(), 200)?;
+    check_len("cursor", query.cursor.as_deref(), 1000)?;
     let filter = CallFilter {
         agent_id: non_empty(query.agent_id),
         started_from: time_param("from", query.from.as_deref())?,

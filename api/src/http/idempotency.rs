@@ -46,6 +46,7 @@ pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let text = text
         .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
+        .filter(|t| !t.is_empty())
         .unwrap_or(text);
     if text.is_empty() || text.len() > MAX_KEY_LEN || !text.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ApiError::invalid_field(
@@ -165,6 +166,8 @@ mod tests {
         h.insert(HEADER, HeaderValue::from_static("\"provision-acme-1\""));
         assert_eq!(key(&h).unwrap().as_deref(), Some("provision-acme-1"));
         h.insert(HEADER, HeaderValue::from_static("\"\""));
+        assert_eq!(key(&h).unwrap().as_deref(), Some("\"\""));
+        h.insert(HEADER, HeaderValue::from_static(""));
         assert!(key(&h).is_err());
         h.insert(HEADER, HeaderValue::from_static("has space"));
         assert!(key(&h).is_err());

@@ -17,6 +17,7 @@ use super::auth::{Caller, Scope};
 use super::envelope::{ApiReply, List, One, list, one};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiPath, ApiQuery, RawBody, parse_json};
+use super::fields::{non_blank, optional_text};
 use super::idempotency;
 use super::knowledge::{chunk_list, chunk_view, content_hash};
 use super::time::{iso, iso_opt};
@@ -43,8 +44,8 @@ pub struct ProposalRequest {
     /// What to do.
     pub action: ProposalAction,
     /// The chunk to replace or remove (its `index` in `GET /v2/agents/{id}/kb`).
-    #[serde(default)]
-    #[schema(minimum = 0)]
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(minimum = 0, maximum = 4294967295_u64)]
     pub chunk_index: Option<u32>,
     /// The heading of an added or replaced chunk.
     #[serde(default)]
@@ -55,8 +56,28 @@ pub struct ProposalRequest {
     #[schema(max_length = 20000)]
     pub text: Option<String>,
     /// Why the change is proposed.
-    #[schema(min_length = 1, max_length = 20000)]
+    #[schema(min_length = 1, max_length = 20000, pattern = r"\S")]
     pub reason: String,
+}
+
+/// An optional non-negative whole number, also when sent as `3.0` (JSON Schema's `integer` allows it).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let whole = n.as_u64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX))
+            .map(|f| f as u64)
+    });
+    whole
+        .and_then(|w| u32::try_from(w).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "chunk_index must be a whole number from 0, not {n}"
+            ))
+        })
 }
 
 /// A proposal.
@@ -110,17 +131,6 @@ impl ProposalView {
     }
 }
 
-fn bounded(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, ApiError> {
-    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    if value.as_ref().is_some_and(|v| v.chars().count() > max) {
-        return Err(ApiError::invalid_field(
-            field,
-            format!("{field} is longer than {max} characters"),
-        ));
-    }
-    Ok(value)
-}
-
 /// Propose a change to an agent's knowledge base; it waits for approval.
 #[utoipa::path(
     post,
@@ -157,10 +167,10 @@ pub async fn create_proposal(
         &body,
         || async {
             let request: ProposalRequest = parse_json(&headers, &body, false)?;
-            let reason = bounded("reason", Some(request.reason), MAX_TEXT)?
-                .ok_or_else(|| ApiError::invalid_field("reason", "reason must not be empty"))?;
-            let title = bounded("title", request.title, 200)?;
-            let text = bounded("text", request.text, MAX_TEXT)?;
+            let reason = non_blank("reason", Some(request.reason), MAX_TEXT)?
+                .ok_or_else(|| ApiError::invalid_field("reason", "reason must not be blank"))?;
+            let title = optional_text("title", request.title, 200)?;
+            let text = optional_text("text", request.text, MAX_TEXT)?;
             let store = &state.ctx.store;
             let agent = store
                 .agent(tenant, &id)

@@ -13,12 +13,14 @@
 //! the store and answered with 202; the workers in `jobs` pick it up. The operation's `request` JSON is
 //! what the worker reads; its keys are those of `dialtone_provisioning::ProvisionRequest` (`url`,
 //! `vertical`, `instructions`, `name`) plus, for provisioning, `phone_number`, `white_label_id`,
-//! `template_id`, `platform`, and for knowledge syncs `agent_id`.
+//! `template_id`, `platform`; for builder jobs `website_url` (the same as `url`); and for knowledge
+//! syncs `agent_id`.
 
 pub mod auth;
 pub mod envelope;
 pub mod error;
 pub mod extract;
+pub mod fields;
 pub mod idempotency;
 pub mod rate_limit;
 pub mod time;
@@ -93,7 +95,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
 }
 
 /// The OpenAPI document of [`router`], as served at `/.well-known/openapi.json`.
-pub fn openapi_document() -> utoipa::openapi::OpenApi {
+pub fn openapi_document() -> serde_json::Value {
     openapi::finish(api_routes().into_openapi())
 }
 
@@ -109,11 +111,11 @@ pub fn router(ctx: ApiContext) -> Router {
         ctx,
     };
     let (api, spec) = api_routes().split_for_parts();
-    let spec = Arc::new(openapi::finish(spec));
+    let spec = openapi::finish(spec);
     api.route("/v2", any(error::route_not_found))
         .route("/v2/", any(error::route_not_found))
         .route("/v2/{*rest}", any(error::route_not_found))
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
-        .merge(openapi::routes(spec))
+        .merge(openapi::routes(&spec))
 }

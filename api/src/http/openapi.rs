@@ -14,15 +14,9 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 use utoipa::OpenApi;
-use utoipa::openapi::path::Operation;
-use utoipa::openapi::schema::{Object, Type};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{
-    ContentBuilder, HeaderBuilder, OpenApi as Document, Ref, RefOr, Response as ApiResponse,
-    ResponseBuilder,
-};
+use utoipa::openapi::OpenApi as Document;
 
 use super::error::{ErrorBody, ErrorCode, ErrorDetail};
 
@@ -54,41 +48,40 @@ pub fn base() -> Document {
     ApiDoc::openapi()
 }
 
-fn error_response(description: &str, retry_after: bool) -> RefOr<ApiResponse> {
-    let mut builder = ResponseBuilder::new().description(description).content(
-        "application/json",
-        ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name("ErrorBody")))
-            .build(),
-    );
+/// An error answer of the shared shape.
+fn error_response(description: &str, retry_after: bool) -> Value {
+    let mut response = json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    });
     if retry_after {
-        builder = builder.header(
-            "Retry-After",
-            HeaderBuilder::new()
-                .schema(Some(Object::with_type(Type::Integer)))
-                .description(Some("Seconds to wait before retrying"))
-                .build(),
-        );
+        response["headers"] = json!({"Retry-After": {
+            "description": "Seconds to wait before retrying",
+            "schema": {"type": "integer", "minimum": 1},
+        }});
     }
-    RefOr::T(builder.build())
+    response
 }
 
-/// Adds the shared error answers to one operation.
-fn add_errors(op: &mut Operation, has_path_params: bool) {
-    let authenticated = op.security.as_ref().is_none_or(|reqs| {
-        // `security: [{}]` marks a public route.
-        !reqs.iter().all(|r| {
-            serde_json::to_value(r)
-                .ok()
-                .and_then(|v| v.as_object().map(serde_json::Map::is_empty))
-                .unwrap_or(false)
-        })
+/// Adds the shared error answers to one operation, and the rules of the `Idempotency-Key` header.
+fn add_errors(op: &mut Value, has_path_params: bool) {
+    // `security: [{}]` marks a public route.
+    let public = op["security"].as_array().is_some_and(|reqs| {
+        reqs.iter()
+            .all(|r| r.as_object().is_some_and(Map::is_empty))
     });
-    let idempotent = op
-        .parameters
-        .iter()
-        .flatten()
-        .any(|p| matches!(p, RefOr::T(p) if p.name.eq_ignore_ascii_case("Idempotency-Key")));
+    let mut idempotent = false;
+    let params = op.get_mut("parameters").and_then(Value::as_array_mut);
+    for param in params.into_iter().flatten() {
+        if param["name"]
+            .as_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case("Idempotency-Key"))
+        {
+            idempotent = true;
+            param["schema"] = json!({"type": "string", "minLength": 1, "maxLength": 255,
+                "pattern": "^[!-~]+$"});
+        }
+    }
     let mut wanted: Vec<(&str, &str, bool)> = vec![
         (
             "400",
@@ -97,7 +90,7 @@ fn add_errors(op: &mut Operation, has_path_params: bool) {
         ),
         ("500", "INTERNAL: the server failed; retry later", false),
     ];
-    if authenticated {
+    if !public {
         wanted.push((
             "401",
             "UNAUTHORIZED: a missing, unknown or expired token",
@@ -121,7 +114,7 @@ fn add_errors(op: &mut Operation, has_path_params: bool) {
             false,
         ));
     }
-    if op.request_body.is_some() || idempotent {
+    if !op["requestBody"].is_null() || idempotent {
         wanted.push((
             "413",
             "VALIDATION_ERROR: the body is larger than 2 MB",
@@ -129,43 +122,128 @@ fn add_errors(op: &mut Operation, has_path_params: bool) {
         ));
         wanted.push(("415", "VALIDATION_ERROR: the body is not JSON", false));
     }
-    for (status, description, retry_after) in wanted {
-        op.responses
-            .responses
-            .entry(status.to_owned())
-            .or_insert_with(|| error_response(description, retry_after));
+    if let Some(responses) = op["responses"].as_object_mut() {
+        for (status, description, retry_after) in wanted {
+            if let Some(existing) = responses.get_mut(status) {
+                if retry_after && existing["headers"].is_null() {
+                    existing["headers"] = error_response("", true)["headers"].clone();
+                }
+            } else {
+                responses.insert(status.to_owned(), error_response(description, retry_after));
+            }
+        }
     }
 }
 
-/// Completes the generated document: the bearer scheme, the shared error answers on every operation.
-pub fn finish(mut doc: Document) -> Document {
-    let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme(
-        "bearer",
-        SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-    );
-    for (path, item) in doc.paths.paths.iter_mut() {
-        let has_path_params = path.contains('{');
-        for op in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.patch,
-            &mut item.delete,
-            &mut item.put,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            add_errors(op, has_path_params);
+/// Links from one answer: (path, method, status, [(link name, target operationId, its parameter, JSON
+/// pointer into the answer)]).
+type LinkSet = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str, &'static str, &'static str)],
+);
+
+/// Links from a created resource to the operations that take its id, so clients (and schemathesis'
+/// stateful tests) can follow them.
+const LINKS: &[LinkSet] = &[
+    (
+        "/v2/agents",
+        "post",
+        "202",
+        &[
+            ("GetOperation", "get_operation", "id", "/operation_id"),
+            ("GetAgent", "get_agent", "id", "/agent_id"),
+            ("UpdateAgent", "update_agent", "id", "/agent_id"),
+            ("GetKnowledgeBase", "get_kb", "id", "/agent_id"),
+            ("ProposeKbChange", "create_proposal", "id", "/agent_id"),
+            ("SyncKnowledgeBase", "sync", "id", "/agent_id"),
+        ],
+    ),
+    (
+        "/v2/agent-builder",
+        "post",
+        "202",
+        &[("GetBuilderJob", "get_job", "job_id", "/job_id")],
+    ),
+    (
+        "/v2/webhooks",
+        "post",
+        "201",
+        &[
+            ("GetWebhook", "get_webhook", "id", "/id"),
+            ("ListDeliveries", "list_deliveries", "id", "/id"),
+            ("TestWebhook", "test_webhook", "id", "/id"),
+        ],
+    ),
+    (
+        "/v2/agents/{id}/kb/proposals",
+        "post",
+        "201",
+        &[
+            ("GetProposal", "get_proposal", "id", "/id"),
+            ("ApproveProposal", "approve", "id", "/id"),
+            ("RejectProposal", "reject", "id", "/id"),
+        ],
+    ),
+];
+
+/// Completes the generated document into the served JSON: the bearer scheme, the shared error answers
+/// on every operation, the client-credentials grant, and links.
+pub fn finish(doc: Document) -> Value {
+    let mut doc = serde_json::to_value(&doc).unwrap_or_else(|_| json!({}));
+    doc["components"]["securitySchemes"] = json!({"bearer": {
+        "type": "http", "scheme": "bearer",
+        "description": "An API key (sk_live_...) or an access token from POST /v2/auth/token",
+    }});
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for (path, item) in paths.iter_mut() {
+            let has_path_params = path.contains('{');
+            for method in ["get", "post", "patch", "delete", "put"] {
+                if let Some(op) = item.get_mut(method) {
+                    add_errors(op, has_path_params);
+                }
+            }
         }
+    }
+    for (path, method, status, links) in LINKS {
+        let pointer = format!(
+            "/paths/{}/{method}/responses/{status}",
+            path.replace('~', "~0").replace('/', "~1")
+        );
+        if let Some(response) = doc.pointer_mut(&pointer) {
+            for (name, op, param, pointer) in *links {
+                response["links"][*name] = json!({"operationId": op,
+                    "parameters": {*param: format!("$response.body#{pointer}")}});
+            }
+        }
+    }
+    let token = &mut doc["components"]["schemas"]["TokenRequest"];
+    if token.is_object() {
+        token["properties"]["grant_type"] = json!({"type": "string", "enum": ["client_credentials"],
+            "description": "Must be `client_credentials`."});
+        token["required"] = json!(["grant_type", "client_id", "client_secret"]);
+        token["description"] = json!(
+            "A client_credentials grant. `client_id` and `client_secret` may instead come as HTTP Basic \
+             credentials (RFC 6749 section 2.3.1)."
+        );
+    }
+    // Fields that are optional one by one but not all together.
+    let either =
+        |names: &[&str]| Value::Array(names.iter().map(|n| json!({"required": [n]})).collect());
+    if let Some(schema) = doc.pointer_mut("/components/schemas/BuilderRequest") {
+        schema["anyOf"] = either(&["website_url", "instructions"]);
+    }
+    if let Some(schema) = doc.pointer_mut("/components/schemas/CreateAgentRequest") {
+        schema["anyOf"] = either(&["business_url", "businessUrl", "instructions", "payload"]);
     }
     doc
 }
 
 /// `/.well-known/openapi.json` and `/docs`.
-pub fn routes(doc: Arc<Document>) -> Router {
-    let json = Arc::new(doc.to_pretty_json().unwrap_or_else(|_| "{}".into()));
-    let page = Arc::new(render(&doc));
+pub fn routes(doc: &Value) -> Router {
+    let json = Arc::new(serde_json::to_string_pretty(doc).unwrap_or_else(|_| "{}".into()));
+    let page = Arc::new(render(doc));
     Router::new()
         .route(
             "/.well-known/openapi.json",
@@ -216,8 +294,7 @@ fn schema_name(schema: &Value) -> String {
 }
 
 /// The reference page: every operation with its scopes, parameters, body and answers.
-fn render(doc: &Document) -> String {
-    let spec = serde_json::to_value(doc).unwrap_or(Value::Null);
+fn render(spec: &Value) -> String {
     let mut out = String::new();
     let info = &spec["info"];
     let _ = write!(
@@ -232,7 +309,7 @@ fn render(doc: &Document) -> String {
          <pre>{intro}</pre>",
         title = escape(text(info, "title")),
         version = escape(text(info, "version")),
-        openapi = escape(text(&spec, "openapi")),
+        openapi = escape(text(spec, "openapi")),
         intro = escape(text(info, "description")),
     );
     let empty = serde_json::Map::new();
@@ -319,7 +396,7 @@ mod tests {
 
     #[test]
     fn the_document_is_openapi_3_1_with_every_route_and_shared_errors() {
-        let doc = serde_json::to_value(super::super::openapi_document()).unwrap();
+        let doc = super::super::openapi_document();
         if let Ok(path) = std::env::var("DIALTONE_DUMP_OPENAPI") {
             std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
         }
@@ -348,7 +425,14 @@ mod tests {
         assert_eq!(create["security"][0]["bearer"][0], "agents:write");
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
         assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
-        let page = render(&super::super::openapi_document());
+        let idem = &create["parameters"][0];
+        assert_eq!(idem["name"], "Idempotency-Key");
+        assert_eq!(idem["schema"]["maxLength"], 255);
+        let link = &create["responses"]["202"]["links"]["GetOperation"];
+        assert_eq!(link["parameters"]["id"], "$response.body#/operation_id");
+        let public = &doc["paths"]["/v2/auth/token"]["post"]["responses"];
+        assert!(public["401"].is_object() && public["403"].is_null());
+        let page = render(&doc);
         assert!(page.contains("/v2/agents/{id}/kb/proposals") && !page.contains("<script"));
     }
 }

@@ -17,6 +17,7 @@ use super::auth::{Caller, Scope};
 use super::envelope::{ApiReply, List, One, list, one};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiPath, ApiQuery, RawBody, parse_json};
+use super::fields::check_len;
 use super::idempotency;
 use super::time::{iso, iso_opt};
 use crate::store::{NewWebhook, StoreError, Webhook, WebhookDelivery};
@@ -39,6 +40,8 @@ pub const EVENT_TYPES: [&str; 12] = [
 
 /// Longest URL accepted.
 const MAX_URL: usize = 2048;
+/// Most event names in one subscription: the twelve and `*`.
+const MAX_EVENTS: usize = 13;
 
 /// A subscription request.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -127,13 +130,8 @@ impl WebhookView {
 }
 
 fn check_url(raw: &str) -> Result<String, ApiError> {
+    check_len("url", Some(raw), MAX_URL)?;
     let raw = raw.trim();
-    if raw.len() > MAX_URL {
-        return Err(ApiError::invalid_field(
-            "url",
-            format!("url is longer than {MAX_URL} characters"),
-        ));
-    }
     let url = url::Url::parse(raw)
         .map_err(|e| ApiError::invalid_field("url", format!("url is not a valid URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
@@ -178,6 +176,13 @@ pub async fn create_webhook(
         || async {
             let request: CreateWebhookRequest = parse_json(&headers, &body, false)?;
             let url = check_url(&request.url)?;
+            if request.events.len() > MAX_EVENTS {
+                return Err(ApiError::invalid_field(
+                    "events",
+                    format!("events lists at most {MAX_EVENTS} names"),
+                ));
+            }
+            check_len("agent_id", request.agent_id.as_deref(), 200)?;
             if request.events.is_empty() {
                 return Err(ApiError::invalid_field(
                     "events",
