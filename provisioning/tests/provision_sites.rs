@@ -1,6 +1,8 @@
 //! The whole pipeline over HTTP: each content fixture site served on loopback, crawled, extracted and
 //! built into an agent spec, whose core facts must match the site's `expected.json`.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::collections::BTreeSet;
