@@ -427,9 +427,15 @@ async fn decide(
         )
         .await
         .map_err(|e| ApiError::from_store("agent", e))?;
+    let action = proposal.change.get("action").and_then(Value::as_str);
+    let added = u8::from(matches!(action, Some("add" | "replace")));
+    let removed = u8::from(matches!(action, Some("remove" | "replace")));
+    // The payload the knowledge-sync worker emits, plus where this version came from.
     let data = json!({
         "agent_id": proposal.agent_id,
         "version": kb.version,
+        "added": added,
+        "removed": removed,
         "doc_count": chunks.as_array().map_or(0, Vec::len),
         "source": "proposal",
         "proposal_id": decided.id,

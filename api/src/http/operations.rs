@@ -117,6 +117,7 @@ pub fn operation_event(op: &Operation) -> Value {
         "stage": op.stage.map(|s| s.as_str()),
         "progress": op.progress,
         "agent_id": op.agent_id,
+        "attempts": op.attempts,
     })
 }
 
