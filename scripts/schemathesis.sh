@@ -7,8 +7,11 @@
 #   1. installs schemathesis into a venv under target/ (once);
 #   2. builds `dialtone`, creates a fresh data directory under target/ and an API key in it with
 #      `dialtone admin create-key`;
-#   3. starts `dialtone serve` on a loopback port with that data directory (SQLite; DATABASE_URL is
-#      cleared so a developer's PostgreSQL is never touched) and waits for /.well-known/openapi.json;
+#   3. starts the API server (`api/examples/api_server.rs`: the same router `dialtone serve` mounts, on the
+#      same store, without the call side and without the job and webhook workers, so the agents and
+#      webhooks that generated requests create are never crawled or called: nothing leaves the machine)
+#      on a loopback port with that data directory (SQLite; DATABASE_URL is cleared so a developer's
+#      PostgreSQL is never touched) and no rate limits, and waits for /.well-known/openapi.json;
 #   4. runs `schemathesis run` with the key as bearer token, then stops the server and fails if the
 #      server log shows a panic.
 #
@@ -38,6 +41,7 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
 fi
 
 cargo build --quiet --locked --bin dialtone
+cargo build --quiet --locked -p dialtone-api --example api_server
 bin=target/debug/dialtone
 data=$(mktemp -d "$PWD/target/schemathesis-data.XXXXXX")
 port=${SCHEMATHESIS_PORT:-18089}
@@ -50,7 +54,8 @@ case $key in
   *) echo "schemathesis.sh: create-key printed no key" >&2; exit 1 ;;
 esac
 
-"$bin" serve --http "127.0.0.1:$port" --data-dir "$data" >"$data/server.log" 2>&1 &
+target/debug/examples/api_server --http "127.0.0.1:$port" --data-dir "$data" --write-rate 0 --read-rate 0 \
+  >"$data/server.log" 2>&1 &
 server=$!
 stop() {
   kill "$server" 2>/dev/null || true
