@@ -60,13 +60,13 @@ fn parse_request(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, ApiEr
         .unwrap_or_default()
         .to_ascii_lowercase();
     if content_type.starts_with("application/x-www-form-urlencoded") {
-        return serde_urlencoded_form(body);
+        return parse_form(body);
     }
     super::extract::parse_json(headers, body, true)
 }
 
 /// Form fields, read with the `url` crate's parser (one flat map; unknown fields ignored).
-fn serde_urlencoded_form(body: &[u8]) -> Result<TokenRequest, ApiError> {
+fn parse_form(body: &[u8]) -> Result<TokenRequest, ApiError> {
     let mut request = TokenRequest::default();
     for (key, value) in url::form_urlencoded::parse(body) {
         let value = Some(value.into_owned());

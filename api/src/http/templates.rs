@@ -1,11 +1,9 @@
 //! `GET /v2/templates`: the vertical templates agents are built from.
 
-use axum::extract::State;
 use dialtone_provisioning::template::{COMMON_GUARDRAILS, TEMPLATES, Template};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::AppState;
 use super::auth::{Caller, Scope};
 use super::envelope::{ApiReply, List, list};
 use super::error::ApiError;
@@ -76,10 +74,7 @@ impl From<&Template> for TemplateView {
     responses((status = 200, description = "Every template", body = List<TemplateView>)),
     security(("bearer" = ["agents:read"])),
 )]
-pub async fn list_templates(
-    State(_state): State<AppState>,
-    caller: Caller,
-) -> Result<ApiReply, ApiError> {
+pub async fn list_templates(caller: Caller) -> Result<ApiReply, ApiError> {
     caller.require(Scope::AgentsRead)?;
     let views: Vec<TemplateView> = TEMPLATES.iter().map(TemplateView::from).collect();
     let total = i64::try_from(views.len()).unwrap_or(i64::MAX);
