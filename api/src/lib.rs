@@ -6,6 +6,9 @@
 //! `directory` gives telephony the active agents and records its calls.
 
 pub mod context;
+pub mod directory;
+pub mod jobs;
 pub mod store;
+pub mod webhooks;
 
 pub use context::{ApiConfig, ApiContext, NowMs, system_now};
