@@ -1,7 +1,7 @@
 //! Shared pieces of the jobs, directory and webhook tests: a store in a temporary directory, a context on a
 //! clock the test moves, fixture sites, and waiting for events without sleeping.
 
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used)]
 
 #[path = "../../../provisioning/tests/support/site_server.rs"]
 pub mod site_server;
