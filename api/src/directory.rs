@@ -81,6 +81,8 @@ pub struct StoreDirectory {
     /// Held by a rebuild and by a publish, so a rebuild that read the store before an activation
     /// committed never drops the agent that activation just published.
     writer: Mutex<()>,
+    /// Counts finished rebuilds, for whoever needs to know one happened (tests, health checks).
+    rebuilds: watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for StoreDirectory {
@@ -100,6 +102,7 @@ impl StoreDirectory {
             files,
             snapshot: RwLock::new(Snapshot::default()),
             writer: Mutex::new(()),
+            rebuilds: watch::channel(0).0,
         }
     }
 
@@ -130,6 +133,11 @@ impl StoreDirectory {
     /// The store agent `agent_id` as the directory holds it (`None` for file agents).
     pub fn entry(&self, agent_id: &str) -> Option<DirectoryEntry> {
         self.read().by_id.get(agent_id).cloned()
+    }
+
+    /// The number of rebuilds so far, changing after each.
+    pub fn rebuilds(&self) -> watch::Receiver<u64> {
+        self.rebuilds.subscribe()
     }
 
     /// How many store agents the snapshot holds.
@@ -168,6 +176,7 @@ impl StoreDirectory {
         }
         debug!(agents = next.by_id.len(), "agent directory refreshed");
         *self.write() = next;
+        self.rebuilds.send_modify(|n| *n += 1);
         Ok(())
     }
 
@@ -207,21 +216,22 @@ impl StoreDirectory {
         result
     }
 
-    /// Keeps the snapshot fresh until `shutdown` turns true: rebuilds on `agents_changed` and every
-    /// `interval`.
+    /// Keeps the snapshot fresh until `shutdown` turns true: rebuilds at once, then on `agents_changed`
+    /// and every `interval`.
     pub async fn run(self: Arc<Self>, interval: Duration, mut shutdown: watch::Receiver<bool>) {
         let changed = Arc::clone(&self.ctx.agents_changed);
         loop {
+            // Registered before the rebuild, so a change committed during it causes another.
             let notified = changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            if let Err(e) = self.refresh().await {
+                warn!(error = ?e, "cannot refresh the agent directory");
+            }
             tokio::select! {
                 () = &mut notified => {}
                 () = tokio::time::sleep(interval) => {}
                 _ = shutdown.wait_for(|stop| *stop) => break,
-            }
-            if let Err(e) = self.refresh().await {
-                warn!(error = ?e, "cannot refresh the agent directory");
             }
         }
     }
