@@ -151,9 +151,7 @@ fn report(agent_id: &str, actions: Vec<Action>, caller_spoke: bool) -> CallRepor
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_call_is_logged_with_its_outcome_and_events() {
-    let h = Harness::new().await;
+async fn a_call_is_logged_with_its_outcome_and_events(h: Harness) {
     let id = active_agent(&h, "Harbor Physical Therapy", STORE).await;
     let directory = StoreDirectory::load(h.ctx.clone(), demo_agents())
         .await
@@ -274,3 +272,5 @@ fn dispositions_and_intents_follow_what_the_dialogue_did() {
         );
     }
 }
+
+on_both_backends!(a_call_is_logged_with_its_outcome_and_events);

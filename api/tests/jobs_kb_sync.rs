@@ -106,9 +106,7 @@ async fn a_changed_site_makes_a_new_version_and_an_unchanged_one_does_not() {
     h.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_monitor_queues_one_sync_per_agent_and_interval() {
-    let h = Harness::new().await;
+async fn the_monitor_queues_one_sync_per_agent_and_interval(h: Harness) {
     let site = SiteServer::start(fixture_site("dental-bright-smile"))
         .await
         .unwrap();
@@ -168,9 +166,7 @@ async fn the_monitor_queues_one_sync_per_agent_and_interval() {
     h.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_whose_worker_died_is_taken_over_when_its_lease_runs_out() {
-    let h = Harness::new().await;
+async fn a_job_whose_worker_died_is_taken_over_when_its_lease_runs_out(h: Harness) {
     let site = SiteServer::start(fixture_site("dental-bright-smile"))
         .await
         .unwrap();
@@ -203,3 +199,8 @@ async fn a_job_whose_worker_died_is_taken_over_when_its_lease_runs_out() {
     assert_eq!(h.events_of("agent.activated").await.len(), 1);
     h.finish().await;
 }
+
+on_both_backends!(
+    the_monitor_queues_one_sync_per_agent_and_interval,
+    a_job_whose_worker_died_is_taken_over_when_its_lease_runs_out
+);

@@ -24,9 +24,7 @@ async fn directory(h: &Harness) -> Arc<StoreDirectory> {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_site_becomes_a_live_agent_that_answers_its_number() {
-    let h = Harness::new().await;
+async fn a_site_becomes_a_live_agent_that_answers_its_number(h: Harness) {
     let site = SiteServer::start(fixture_site("dental-bright-smile"))
         .await
         .unwrap();
@@ -125,9 +123,7 @@ async fn a_site_becomes_a_live_agent_that_answers_its_number() {
     h.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_number_held_by_another_active_agent_fails_at_once() {
-    let h = Harness::new().await;
+async fn a_number_held_by_another_active_agent_fails_at_once(h: Harness) {
     let site = SiteServer::start(fixture_site("dental-bright-smile"))
         .await
         .unwrap();
@@ -305,3 +301,8 @@ async fn the_builder_makes_an_agent_without_a_number() {
     assert_eq!(agent.name.as_deref(), Some("Nimbus Cloud Backup"));
     h.finish().await;
 }
+
+on_both_backends!(
+    a_site_becomes_a_live_agent_that_answers_its_number,
+    a_number_held_by_another_active_agent_fails_at_once
+);

@@ -219,9 +219,7 @@ fn check_accepted(hits: &[Hit], webhook: &Webhook, events: &[String], now_ms: i6
     assert_eq!(unique, events.iter().collect::<HashSet<_>>());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_receiver_down_then_failing_then_up_gets_every_event_once() {
-    let h = Harness::with_config(config()).await;
+async fn a_receiver_down_then_failing_then_up_gets_every_event_once(h: Harness) {
     let addr = free_addr();
     let webhook = subscribe_all(&h, addr).await;
     let (worker, stop, task) = spawn_worker(&h.ctx);
@@ -283,10 +281,7 @@ async fn a_receiver_down_then_failing_then_up_gets_every_event_once() {
     h.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deliveries_survive_a_restart() {
-    let first = Harness::with_config(config()).await;
-    let dir = first.dir.clone();
+async fn deliveries_survive_a_restart(first: Harness) {
     let addr = free_addr();
     let webhook = subscribe_all(&first, addr).await;
     let (worker, stop, task) = spawn_worker(&first.ctx);
@@ -298,11 +293,11 @@ async fn deliveries_survive_a_restart() {
     task.await.unwrap();
     events.extend(emit(&first, &["call.transcript_ready"]).await);
     let later = first.clock.now() + delivery_backoff_ms(1);
-    first.store.close().await;
+    let tenant = first.tenant.clone();
 
     // The same database, a new store and worker, half a minute on, with the receiver up.
-    let second = Harness::open(dir, config(), later).await;
-    assert_eq!(second.tenant, first.tenant);
+    let second = first.restart(later).await;
+    assert_eq!(second.tenant, tenant);
     let mut receiver = Receiver::start(addr, 200).await;
     let (worker, stop, task) = spawn_worker(&second.ctx);
     let mut attempts = worker.subscribe();
@@ -321,9 +316,7 @@ async fn deliveries_survive_a_restart() {
     second.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_delivery_claimed_by_a_dead_worker_is_sent_when_its_lease_ends() {
-    let h = Harness::with_config(config()).await;
+async fn a_delivery_claimed_by_a_dead_worker_is_sent_when_its_lease_ends(h: Harness) {
     let addr = free_addr();
     let mut receiver = Receiver::start(addr, 200).await;
     let webhook = subscribe_all(&h, addr).await;
@@ -445,3 +438,9 @@ async fn private_receivers_need_the_allow_list() {
     );
     h.finish().await;
 }
+
+on_both_backends!(
+    a_receiver_down_then_failing_then_up_gets_every_event_once,
+    deliveries_survive_a_restart,
+    a_delivery_claimed_by_a_dead_worker_is_sent_when_its_lease_ends,
+);

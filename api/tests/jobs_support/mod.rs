@@ -18,6 +18,31 @@ use dialtone_api::{ApiConfig, ApiContext};
 use dialtone_provisioning::CrawlConfig;
 use serde_json::Value;
 pub use site_server::SiteServer;
+use sqlx::{Connection, Executor};
+
+/// Runs each named `async fn(Harness)` as two tests, `NAME::sqlite` and `NAME::postgres`, each on a fresh
+/// database (the PostgreSQL one skipped unless `DIALTONE_TEST_DATABASE_URL` is set).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let h = $crate::jobs_support::Harness::on($crate::jobs_support::Backend::Sqlite).await;
+                super::$name(h.expect("SQLite is always there")).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(h) =
+                    $crate::jobs_support::Harness::on($crate::jobs_support::Backend::Postgres).await
+                {
+                    super::$name(h).await;
+                }
+            }
+        }
+    )+};
+}
 
 /// The start of virtual time: 2023-11-14T22:13:20Z.
 pub const T0: i64 = 1_700_000_000_000;
@@ -60,9 +85,29 @@ pub fn crawl_config() -> CrawlConfig {
     .unwrap()
 }
 
+/// The settings most tests use: loopback crawls, a 30 s lease, two workers.
+pub fn test_config() -> ApiConfig {
+    ApiConfig {
+        crawl: crawl_config(),
+        job_lease: Duration::from_secs(30),
+        job_workers: 2,
+        ..ApiConfig::default()
+    }
+}
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
 /// A test's store, context and clock.
 pub struct Harness {
     pub dir: PathBuf,
+    pub location: DbLocation,
+    /// The PostgreSQL server URL and database name to drop at the end.
+    pg_cleanup: Option<(String, String)>,
     pub store: Store,
     pub ctx: ApiContext,
     pub clock: Clock,
@@ -72,25 +117,66 @@ pub struct Harness {
 impl Harness {
     /// A fresh SQLite store with one tenant, on a virtual clock at [`T0`].
     pub async fn new() -> Harness {
-        Self::with_config(ApiConfig {
-            crawl: crawl_config(),
-            job_lease: Duration::from_secs(30),
-            job_workers: 2,
-            ..ApiConfig::default()
-        })
-        .await
+        Self::with_config(test_config()).await
     }
 
     pub async fn with_config(config: ApiConfig) -> Harness {
         let dir = temp_dir("api");
-        Self::open(dir, config, T0).await
+        let location = DbLocation::Sqlite(dir.join("dialtone.db"));
+        Self::open(dir, location, None, config, T0).await
     }
 
-    /// Opens (or reopens) the store in `dir`.
-    pub async fn open(dir: PathBuf, config: ApiConfig, now: i64) -> Harness {
-        let store = Store::open(&DbLocation::Sqlite(dir.join("dialtone.db")), 4)
-            .await
-            .unwrap();
+    /// A fresh store on `backend` with [`test_config`]; `None` for PostgreSQL when
+    /// `DIALTONE_TEST_DATABASE_URL` is not set (and `DIALTONE_REQUIRE_POSTGRES` is not `1`), as in the
+    /// store's own tests.
+    pub async fn on(backend: Backend) -> Option<Harness> {
+        match backend {
+            Backend::Sqlite => Some(Self::new().await),
+            Backend::Postgres => {
+                let admin_url = match std::env::var("DIALTONE_TEST_DATABASE_URL") {
+                    Ok(url) if !url.is_empty() => url,
+                    _ => {
+                        assert_ne!(
+                            std::env::var("DIALTONE_REQUIRE_POSTGRES").as_deref(),
+                            Ok("1"),
+                            "DIALTONE_REQUIRE_POSTGRES=1 but DIALTONE_TEST_DATABASE_URL is not set"
+                        );
+                        eprintln!(
+                            "skipping the PostgreSQL run: DIALTONE_TEST_DATABASE_URL is not set"
+                        );
+                        return None;
+                    }
+                };
+                let mut bytes = [0u8; 8];
+                getrandom::fill(&mut bytes).unwrap();
+                let name: String = format!(
+                    "dialtone_t_{}",
+                    bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+                );
+                sqlx::any::install_default_drivers();
+                let mut admin = sqlx::AnyConnection::connect(&admin_url).await.unwrap();
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                let mut url = url::Url::parse(&admin_url).unwrap();
+                url.set_path(&format!("/{name}"));
+                let location = DbLocation::Postgres(url.to_string());
+                let dir = temp_dir("api");
+                Some(Self::open(dir, location, Some((admin_url, name)), test_config(), T0).await)
+            }
+        }
+    }
+
+    async fn open(
+        dir: PathBuf,
+        location: DbLocation,
+        pg_cleanup: Option<(String, String)>,
+        config: ApiConfig,
+        now: i64,
+    ) -> Harness {
+        let store = Store::open(&location, 4).await.unwrap();
         let clock = Clock(Arc::new(AtomicI64::new(now)));
         let mut ctx = ApiContext::new(store.clone(), config);
         let c = clock.clone();
@@ -98,11 +184,20 @@ impl Harness {
         let tenant = store.ensure_tenant("acme", now).await.unwrap().id;
         Harness {
             dir,
+            location,
+            pg_cleanup,
             store,
             ctx,
             clock,
             tenant,
         }
+    }
+
+    /// Closes this store and opens the same database again with a new context at `now`: a restart.
+    pub async fn restart(self, now: i64) -> Harness {
+        self.store.close().await;
+        let config = (*self.ctx.config).clone();
+        Self::open(self.dir, self.location, self.pg_cleanup, config, now).await
     }
 
     /// An agent of the tenant waiting to be provisioned on `phone`.
@@ -196,6 +291,19 @@ impl Harness {
     pub async fn finish(self) {
         self.store.close().await;
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some((admin_url, name)) = self.pg_cleanup {
+            // A database that cannot be dropped is only litter: setup-postgres.sh clears it next run.
+            let mut admin = sqlx::AnyConnection::connect(&admin_url).await.unwrap();
+            if let Err(e) = admin
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name}"
+                )))
+                .await
+            {
+                eprintln!("could not drop test database {name}: {e}");
+            }
+            admin.close().await.unwrap();
+        }
     }
 }
 
