@@ -31,6 +31,8 @@ enum Command {
     Simulate(cli::simulate::SimulateArgs),
     /// Many concurrent carrier calls with instant fake backends: the runtime's own capacity.
     Loadtest(cli::loadtest::LoadtestArgs),
+    /// Build an agent spec from a business website and/or instructions, and print it.
+    Provision(cli::provision::ProvisionArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,5 +47,6 @@ fn main() -> anyhow::Result<()> {
         Command::Models { action } => cli::models::run(action),
         Command::Simulate(args) => cli::simulate::run(args),
         Command::Loadtest(args) => runtime.block_on(cli::loadtest::run(args)),
+        Command::Provision(args) => runtime.block_on(cli::provision::run(args)),
     }
 }

@@ -3,6 +3,7 @@
 pub mod call;
 pub mod loadtest;
 pub mod models;
+pub mod provision;
 pub mod serve;
 pub mod simulate;
 
