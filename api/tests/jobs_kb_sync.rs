@@ -103,6 +103,8 @@ async fn a_changed_site_makes_a_new_version_and_an_unchanged_one_does_not() {
     assert!(profile.documents.iter().any(|d| d.text.contains(NEWS)));
     stop.send(true).unwrap();
     refresher.await.unwrap();
+    drop(site);
+    let _ = std::fs::remove_dir_all(&site_dir);
     h.finish().await;
 }
 
