@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use dialtone_media::CallMediaConfig;
 use dialtone_media::vad::SharedDetectorFactory;
-use dialtone_telephony::agent::load_agents_dir_with_providers;
+use dialtone_telephony::agent::{AgentProfile, Providers, load_agents_dir_with_providers};
 use dialtone_telephony::backend::flite::FliteTts;
 use dialtone_telephony::backend::openai::{
     API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, OpenAiChat, OpenAiConfig, OpenAiStt, OpenAiTts,
@@ -226,9 +226,36 @@ pub fn build_deps(agents: &Path, choice: &ProviderChoice) -> anyhow::Result<Call
     if agents.is_empty() {
         bail!("no agent files found; add one (see agents/bright-smile-dental.toml)");
     }
+    call_deps(agents, registry, choice)
+}
+
+/// The call side of `dialtone serve`, where agents come from the store as well as from files: the file
+/// agents (none, or no directory at all, is fine) and the process's default providers, built up front
+/// because store agents name none and a call never waits for an engine to load.
+pub fn build_serve_deps(agents: &Path, choice: &ProviderChoice) -> anyhow::Result<CallDeps> {
+    let mut registry = ProviderRegistry::new(choice.names());
+    let mut factory = EngineFactory::from_env();
+    let files = if agents.is_dir() {
+        load_agents_dir_with_providers(agents, &mut registry, &mut factory)
+            .with_context(|| format!("cannot load agents from {}", agents.display()))?
+    } else {
+        tracing::info!(dir = %agents.display(), "no agent directory; serving store agents only");
+        Vec::new()
+    };
+    registry
+        .prepare(&Providers::default(), &mut factory)
+        .context("the default providers cannot start")?;
+    call_deps(files, registry, choice)
+}
+
+fn call_deps(
+    agents: Vec<AgentProfile>,
+    providers: ProviderRegistry,
+    choice: &ProviderChoice,
+) -> anyhow::Result<CallDeps> {
     Ok(CallDeps {
         directory: Arc::new(StaticDirectory::new(agents)),
-        providers: registry,
+        providers,
         clock: Arc::new(SystemClock),
         media: CallMediaConfig {
             confirm_vad: confirming_vad(&choice.vad)?,

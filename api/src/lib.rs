@@ -6,7 +6,10 @@
 //! `directory` gives telephony the active agents and records its calls.
 
 pub mod context;
+pub mod directory;
 pub mod http;
+pub mod jobs;
 pub mod store;
+pub mod webhooks;
 
 pub use context::{ApiConfig, ApiContext, NowMs, system_now};

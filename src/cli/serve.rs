@@ -1,15 +1,30 @@
-//! `dialtone serve`: the HTTP endpoints carriers reach, with the embedded engines behind them.
+//! `dialtone serve`: the HTTP endpoints carriers reach, with the embedded engines behind them, and the
+//! control plane: the store, the job workers, the knowledge monitor and webhook delivery.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
 use axum::routing::get;
-use dialtone::defaults::{ProviderChoice, build_deps};
+use dialtone::defaults::{ProviderChoice, build_serve_deps};
+use dialtone_api::directory::{CallRecorder, DEFAULT_REFRESH, StoreDirectory};
+use dialtone_api::jobs::{JobRunner, run_monitor};
+use dialtone_api::store::{DbLocation, Store};
+use dialtone_api::webhooks::{WebhookConfig, WebhookWorker};
+use dialtone_api::{ApiConfig, ApiContext};
+use dialtone_provisioning::CrawlConfig;
 use dialtone_telephony::http::stream_routes;
-use tracing::info;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+/// Connections the store keeps open: the job workers, the webhook worker, the directory, the call log and
+/// API requests share them.
+const STORE_CONNECTIONS: u32 = 16;
+/// How long shutdown waits for the workers and the call log to finish what they hold.
+const DRAIN: Duration = Duration::from_secs(10);
 
 /// Options of `dialtone serve`.
 #[derive(Debug, clap::Args)]
@@ -17,10 +32,10 @@ pub struct ServeArgs {
     /// HTTP address (API, dashboard, media-stream WebSockets, TwiML).
     #[arg(long, env = "DIALTONE_HTTP", default_value = "127.0.0.1:8080")]
     pub http: SocketAddr,
-    /// Directory of agent files (`*.toml`, `*.json`).
+    /// Directory of agent files (`*.toml`, `*.json`); agents provisioned through the API live in the store.
     #[arg(long, env = "DIALTONE_AGENTS", default_value = "agents")]
     pub agents: PathBuf,
-    /// Data directory (store, recordings).
+    /// Data directory: the SQLite store (`dialtone.db`) unless `DATABASE_URL` names PostgreSQL.
     #[arg(long, env = "DIALTONE_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
     /// Public base URL carriers reach this server at (`https://voice.example.com`); TwiML points
@@ -45,9 +60,42 @@ pub struct ServeArgs {
     /// alone), `silero` or `webrtc`.
     #[arg(long, env = "DIALTONE_VAD", default_value = "auto")]
     pub vad: String,
+    /// How long a job's claim lasts without a heartbeat, in milliseconds: after a crash, the time before
+    /// another worker (or this one, restarted) takes the job over.
+    #[arg(long, env = "DIALTONE_JOB_LEASE_MS", default_value_t = 30_000)]
+    pub job_lease_ms: u64,
+    /// Jobs (provisioning, knowledge syncs) run at once by this process.
+    #[arg(long, env = "DIALTONE_JOB_WORKERS", default_value_t = 4)]
+    pub job_workers: usize,
+    /// Seconds between re-reads of each agent's website for knowledge changes.
+    #[arg(long, env = "DIALTONE_KB_MONITOR_SECS", default_value_t = 24 * 3600)]
+    pub kb_monitor_secs: u64,
+    /// API requests that change something (POST, PATCH, DELETE) per minute per token; 0 for no limit.
+    #[arg(long, env = "DIALTONE_WRITE_RATE_PER_MINUTE", default_value_t = 120)]
+    pub write_rate_per_minute: u32,
+    /// API reads per minute per token; 0 for no limit.
+    #[arg(long, env = "DIALTONE_READ_RATE_PER_MINUTE", default_value_t = 1200)]
+    pub read_rate_per_minute: u32,
 }
 
-/// Runs the server until Ctrl-C.
+impl ServeArgs {
+    /// The control plane's settings: the crawler's allow-list from `DIALTONE_CRAWL_ALLOW`, the rest from
+    /// the flags.
+    fn api_config(&self) -> anyhow::Result<ApiConfig> {
+        Ok(ApiConfig {
+            crawl: CrawlConfig::from_env().context("bad DIALTONE_CRAWL_ALLOW")?,
+            job_lease: Duration::from_millis(self.job_lease_ms.max(100)),
+            job_workers: self.job_workers.max(1),
+            kb_monitor_interval: Duration::from_secs(self.kb_monitor_secs.max(1)),
+            public_url: self.public_url.clone(),
+            write_rate_per_minute: self.write_rate_per_minute,
+            read_rate_per_minute: self.read_rate_per_minute,
+            ..ApiConfig::default()
+        })
+    }
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let choice = ProviderChoice {
         stt: args.stt.clone(),
@@ -56,14 +104,48 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         voice: args.voice.clone(),
         vad: args.vad.clone(),
     };
-    let deps = Arc::new(build_deps(&args.agents, &choice)?);
+    let config = args.api_config()?;
+    let mut deps = build_serve_deps(&args.agents, &choice)?;
+
+    let location = DbLocation::from_env(&args.data_dir).context("bad DATABASE_URL")?;
+    let store = Store::open(&location, STORE_CONNECTIONS)
+        .await
+        .with_context(|| match &location {
+            DbLocation::Sqlite(path) => format!("cannot open the store at {}", path.display()),
+            DbLocation::Postgres(_) => "cannot open the PostgreSQL store".to_owned(),
+        })?;
+    let ctx = ApiContext::new(store.clone(), config);
+    let directory = StoreDirectory::load(ctx.clone(), Arc::clone(&deps.directory))
+        .await
+        .context("cannot load agents from the store")?;
+    deps.directory = Arc::clone(&directory) as _;
+    let deps = Arc::new(deps);
+    info!(
+        store_agents = directory.store_agents(),
+        "agent directory loaded"
+    );
+
+    let (stop, shutdown) = watch::channel(false);
+    let (report_sink, call_log) = CallRecorder::spawn(ctx.clone(), Arc::clone(&directory));
+    let jobs = JobRunner::new(ctx.clone(), Some(Arc::clone(&directory)))
+        .context("bad crawl configuration")?;
+    let webhooks = WebhookWorker::new(ctx.clone(), WebhookConfig::default())?;
+    let workers = vec![
+        tokio::spawn(jobs.run(shutdown.clone())),
+        tokio::spawn(run_monitor(ctx.clone(), shutdown.clone())),
+        tokio::spawn(webhooks.run(shutdown.clone())),
+        tokio::spawn(Arc::clone(&directory).run(DEFAULT_REFRESH, shutdown.clone())),
+    ];
+
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(stream_routes(
             Arc::clone(&deps),
             args.public_url.clone(),
-            None,
+            Some(report_sink),
         ));
+    // The REST API v2, its OpenAPI document and reference page.
+    let app = app.merge(dialtone_api::http::router(ctx.clone()));
     let listener = tokio::net::TcpListener::bind(args.http)
         .await
         .with_context(|| format!("cannot listen on {}", args.http))?;
@@ -77,10 +159,52 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!(
         "  try it: dialtone call --url ws://{addr}/streams/twilio --say \"What time do you open on Saturday?\""
     );
+    match &location {
+        DbLocation::Sqlite(path) => println!("  store: {}", path.display()),
+        DbLocation::Postgres(_) => println!("  store: PostgreSQL (DATABASE_URL)"),
+    }
     axum::serve(dialtone_telephony::http::media_listener(listener), app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await?;
+
+    // Calls have ended and their reports are queued; the workers stop taking work. A job cut short
+    // resumes on the next start once its lease runs out.
+    info!("shutting down");
+    let _ = stop.send(true);
+    let drained = async {
+        for worker in workers {
+            let _ = worker.await;
+        }
+        let _ = call_log.await;
+    };
+    if tokio::time::timeout(DRAIN, drained).await.is_err() {
+        warn!("workers did not stop in time");
+    }
+    store.close().await;
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM from a service manager or container runtime.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
 }

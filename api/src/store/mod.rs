@@ -48,6 +48,7 @@ mod deliveries;
 mod dialect;
 mod error;
 mod events;
+mod fleet;
 mod idempotency;
 mod ids;
 mod knowledge;
@@ -71,6 +72,7 @@ pub use deliveries::{
 pub use dialect::Backend;
 pub use error::StoreError;
 pub use events::Event;
+pub use fleet::LiveAgent;
 pub use idempotency::{IdempotencyBegin, IdempotencyRequest};
 pub use ids::{
     AGENT_PREFIX, CALL_PREFIX, DELIVERY_PREFIX, EVENT_PREFIX, KB_PROPOSAL_PREFIX, OPERATION_PREFIX,

@@ -113,6 +113,9 @@ where
         report: CallReport {
             call_id: None,
             agent_id: None,
+            from: None,
+            to: None,
+            started_at: None,
             transcript: Vec::new(),
             turns: Vec::new(),
             actions: Vec::new(),
@@ -247,6 +250,9 @@ impl CallState {
 
     fn on_start(&mut self, start: StreamStart, session: &mut StreamSession) -> Option<CallEnd> {
         self.report.call_id = Some(start.call_id.clone());
+        self.report.from = start.caller_number().map(str::to_owned);
+        self.report.to = start.dialled_number().map(str::to_owned);
+        self.report.started_at = Some(self.deps.clock.now());
         let directory = &self.deps.directory;
         let agent = start
             .agent_id()

@@ -59,6 +59,13 @@ pub struct CallReport {
     pub call_id: Option<String>,
     /// The agent that answered.
     pub agent_id: Option<String>,
+    /// The caller's number (E.164), when the transport reported it.
+    pub from: Option<String>,
+    /// The dialled number (E.164), when the transport reported it.
+    pub to: Option<String>,
+    /// When the call started, by [`CallDeps::clock`](super::CallDeps): what the call log records, since
+    /// the report itself only arrives when the call ends.
+    pub started_at: Option<std::time::SystemTime>,
     /// Turn by turn.
     pub transcript: Vec<TranscriptEntry>,
     /// Latency milestones of each agent answer to a caller turn.

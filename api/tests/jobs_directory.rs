@@ -1,0 +1,276 @@
+//! The call-side directory over the store and the file agents, and the call log fed by telephony's
+//! reports: rows, dispositions, extractions and the four call events.
+
+#![allow(clippy::unwrap_used)]
+
+mod jobs_support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use dialtone_api::directory::{CallRecorder, StoreDirectory};
+use dialtone_api::store::{AgentStatus, CallDirection, NewAgent};
+use dialtone_telephony::agent::load_agent_file;
+use dialtone_telephony::call::{
+    AgentDirectory, CallEnd, CallReport, Role, StaticDirectory, TranscriptEntry,
+};
+use dialtone_telephony::dialogue::{Action, Booking, Message, TransferReason};
+use jobs_support::Harness;
+use serde_json::json;
+
+/// The demo agent's number (agents/bright-smile-dental.toml).
+const DEMO: &str = "+15035550142";
+const STORE: &str = "+15035550100";
+
+fn demo_agents() -> Arc<dyn AgentDirectory> {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../agents/bright-smile-dental.toml");
+    let mut demo = load_agent_file(&file).unwrap();
+    demo.id = "bright-smile-dental".into();
+    Arc::new(StaticDirectory::new([demo]))
+}
+
+/// An active agent with a spec and one knowledge version, committed.
+async fn active_agent(h: &Harness, name: &str, phone: &str) -> String {
+    let mut tx = h.store.begin().await.unwrap();
+    let agent = h
+        .store
+        .create_agent(
+            &mut tx,
+            &h.tenant,
+            NewAgent {
+                name: Some(name.into()),
+                status: Some(AgentStatus::Active),
+                phone_number: Some(phone.into()),
+                spec: Some(json!({
+                    "greeting": "Thanks for calling {business_name}!",
+                    "system_prompt": "You are the receptionist.",
+                    "facts": { "business_name": name, "hours": { "monday": ["09:00-17:00"] } },
+                })),
+                ..NewAgent::default()
+            },
+            h.clock.now(),
+        )
+        .await
+        .unwrap();
+    let chunks =
+        json!([{ "title": "Parking", "text": "Park behind the building.", "source": null }]);
+    h.store
+        .create_kb_version(&mut tx, &h.tenant, &agent.id, &chunks, "h1", h.clock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    agent.id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_agents_answer_over_the_file_agents() {
+    let h = Harness::new().await;
+    let directory = StoreDirectory::load(h.ctx.clone(), demo_agents())
+        .await
+        .unwrap();
+    assert_eq!(
+        directory.by_number(DEMO).unwrap().id,
+        "bright-smile-dental",
+        "the demo answers"
+    );
+    assert!(directory.by_id("bright-smile-dental").is_some());
+    assert_eq!(directory.by_number(STORE), None);
+
+    let id = active_agent(&h, "Harbor Physical Therapy", STORE).await;
+    directory.refresh().await.unwrap();
+    let profile = directory.by_number(STORE).unwrap();
+    assert_eq!(profile.id, id);
+    assert_eq!(
+        profile.greeting_text(),
+        "Thanks for calling Harbor Physical Therapy!"
+    );
+    assert_eq!(profile.documents[0].text, "Park behind the building.");
+    assert_eq!(profile.facts.hours.len(), 1);
+    assert_eq!(
+        directory.by_id(&id).unwrap().name,
+        "Harbor Physical Therapy"
+    );
+
+    // A store agent on the demo's number wins over the file.
+    let takeover = active_agent(&h, "New Owner Dental", DEMO).await;
+    directory.refresh().await.unwrap();
+    assert_eq!(directory.by_number(DEMO).unwrap().id, takeover);
+
+    // Deleted and disabled agents stop answering at the next rebuild; the file answers again.
+    let mut tx = h.store.begin().await.unwrap();
+    h.store
+        .delete_agent(&mut tx, &h.tenant, &takeover, h.clock.now())
+        .await
+        .unwrap();
+    h.store
+        .update_agent(
+            &mut tx,
+            &h.tenant,
+            &id,
+            &dialtone_api::store::AgentPatch {
+                status: Some(AgentStatus::Disabled),
+                ..Default::default()
+            },
+            h.clock.now() + 1,
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    directory.refresh().await.unwrap();
+    assert_eq!(directory.by_number(DEMO).unwrap().id, "bright-smile-dental");
+    assert_eq!(directory.by_number(STORE), None);
+    assert_eq!(directory.store_agents(), 0);
+    h.finish().await;
+}
+
+fn report(agent_id: &str, actions: Vec<Action>, caller_spoke: bool) -> CallReport {
+    let mut transcript = vec![TranscriptEntry {
+        role: Role::Agent,
+        text: "Thanks for calling!".into(),
+        interrupted: false,
+    }];
+    if caller_spoke {
+        transcript.push(TranscriptEntry {
+            role: Role::Caller,
+            text: "I'd like a cleaning next Tuesday morning.".into(),
+            interrupted: false,
+        });
+    }
+    CallReport {
+        call_id: Some("CA123".into()),
+        agent_id: Some(agent_id.into()),
+        from: Some("+15035559876".into()),
+        to: Some(STORE.into()),
+        started_at: Some(UNIX_EPOCH + Duration::from_millis(jobs_support::T0 as u64 - 42_400)),
+        transcript,
+        turns: Vec::new(),
+        actions,
+        end: CallEnd::CarrierStopped,
+        media: None,
+    }
+}
+
+async fn a_call_is_logged_with_its_outcome_and_events(h: Harness) {
+    let id = active_agent(&h, "Harbor Physical Therapy", STORE).await;
+    let directory = StoreDirectory::load(h.ctx.clone(), demo_agents())
+        .await
+        .unwrap();
+    let (sink, task) = CallRecorder::spawn(h.ctx.clone(), Arc::clone(&directory));
+    let booking = Booking {
+        name: Some("Dana Reyes".into()),
+        callback: Some("+15035559876".into()),
+        reason: "cleaning".into(),
+        preferred_time: Some("next Tuesday morning".into()),
+    };
+    sink(report(
+        &id,
+        vec![Action::BookingRequest(booking), Action::EndCall],
+        true,
+    ));
+    let completed = h.wait_for_event(|e| e.event_type == "call.completed").await;
+    let call_id = completed.data["call_id"].as_str().unwrap().to_owned();
+    assert_eq!(completed.data["duration_seconds"], json!(42));
+    assert_eq!(completed.data["disposition"], json!("booked"));
+    assert_eq!(completed.data["caller_id"], json!("+15035559876"));
+    assert_eq!(completed.agent_id.as_deref(), Some(id.as_str()));
+
+    let types: Vec<String> = h.events().await.into_iter().map(|e| e.event_type).collect();
+    assert_eq!(
+        types,
+        [
+            "call.started",
+            "call.completed",
+            "call.transcript_ready",
+            "call.extractions_ready"
+        ]
+    );
+    let transcript = h.events_of("call.transcript_ready").await.remove(0);
+    assert_eq!(
+        transcript.data["transcript_url"],
+        json!(format!("/v2/calls/{call_id}/transcript"))
+    );
+    let extractions = h.events_of("call.extractions_ready").await.remove(0);
+    let x = &extractions.data["extractions"];
+    assert_eq!(x["intent"], json!("book_appointment"));
+    assert_eq!(x["entities"]["caller_name"], json!("Dana Reyes"));
+    assert_eq!(
+        x["entities"]["preferred_time"],
+        json!("next Tuesday morning")
+    );
+    assert_eq!(x["bookings"].as_array().unwrap().len(), 1);
+
+    let call = h.store.call(&h.tenant, &call_id).await.unwrap();
+    assert_eq!(call.direction, CallDirection::Inbound);
+    assert_eq!(call.to_number.as_deref(), Some(STORE));
+    assert_eq!(call.duration_ms, Some(42_400));
+    assert_eq!(call.end_reason.as_deref(), Some("carrier_stopped"));
+    assert_eq!(call.transcript.unwrap().as_array().unwrap().len(), 2);
+
+    // A file agent's call and a call nobody answered are not logged.
+    let mut demo = report("bright-smile-dental", Vec::new(), true);
+    assert!(
+        CallRecorder::record(&h.ctx, &directory, &demo)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    demo.agent_id = None;
+    assert!(
+        CallRecorder::record(&h.ctx, &directory, &demo)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(h.events().await.len(), 4);
+
+    drop(sink);
+    task.await.unwrap();
+    h.finish().await;
+}
+
+#[test]
+fn dispositions_and_intents_follow_what_the_dialogue_did() {
+    use dialtone_api::directory::{call_disposition, call_extractions};
+    let message = Action::TakeMessage(Message {
+        name: None,
+        callback: Some("+15035559876".into()),
+        reason: "Question about a bill".into(),
+    });
+    let emergency = Action::Transfer {
+        to: "+15035550199".into(),
+        reason: TransferReason::Emergency,
+    };
+    let person = Action::Transfer {
+        to: "+15035550199".into(),
+        reason: TransferReason::Person,
+    };
+    let cases = [
+        (
+            vec![message.clone()],
+            true,
+            "message_taken",
+            "leave_message",
+        ),
+        (vec![emergency], true, "transferred", "emergency"),
+        (
+            vec![message, person],
+            true,
+            "transferred",
+            "speak_to_person",
+        ),
+        (vec![], true, "completed", "inquiry"),
+        (vec![Action::EndCall], false, "abandoned", "none"),
+    ];
+    for (actions, spoke, disposition, intent) in cases {
+        let r = report("agt_x", actions, spoke);
+        assert_eq!(call_disposition(&r), disposition);
+        assert_eq!(
+            call_extractions(&r)["intent"],
+            json!(intent),
+            "{disposition}"
+        );
+    }
+}
+
+on_both_backends!(a_call_is_logged_with_its_outcome_and_events);
