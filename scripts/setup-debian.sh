@@ -12,6 +12,8 @@ packages=(
   espeak-ng       # speaks test sentences for the speech recogniser tests
   flite           # the embedded agent voice (run as a program)
   tzdata          # the IANA time zones agents name (read from /usr/share/zoneinfo)
+  sip-tester      # SIPp: the SIP scenario tests call agents with it
+  baresip         # a real softphone for the SIP end-to-end test
 )
 
 missing=()

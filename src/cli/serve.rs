@@ -9,6 +9,7 @@ use axum::Router;
 use axum::routing::get;
 use dialtone::defaults::{ProviderChoice, build_deps};
 use dialtone_telephony::http::stream_routes;
+use dialtone_telephony::sip::{SipConfig, SipServer};
 use tracing::info;
 
 /// Options of `dialtone serve`.
@@ -41,6 +42,49 @@ pub struct ServeArgs {
     /// Speech synthesis: `auto` (Piper when installed, else flite), `piper`, `flite` or `openai`.
     #[arg(long, env = "DIALTONE_TTS", default_value = "auto")]
     pub tts: String,
+    /// SIP (UDP) address; overrides `listen` in the SIP configuration file.
+    #[arg(long, env = "DIALTONE_SIP", default_value = "0.0.0.0:5060")]
+    pub sip: SocketAddr,
+    /// Do not start SIP.
+    #[arg(long, env = "DIALTONE_NO_SIP")]
+    pub no_sip: bool,
+    /// SIP configuration: a TOML file with a `[sip]` table (trunks, users, RTP ports, codecs, limits).
+    #[arg(long, env = "DIALTONE_SIP_CONFIG")]
+    pub sip_config: Option<PathBuf>,
+    /// Take SIP calls from anyone, without trunk addresses or digest (tests and development only).
+    #[arg(long, env = "DIALTONE_SIP_ACCEPT_ANY")]
+    pub sip_accept_any: bool,
+    /// Most concurrent SIP calls (overrides the file's `max_calls`).
+    #[arg(long, env = "DIALTONE_SIP_MAX_CALLS")]
+    pub sip_max_calls: Option<usize>,
+    /// RTP port range, `FIRST-LAST` (overrides the file's `rtp_ports`).
+    #[arg(long, env = "DIALTONE_RTP_PORTS")]
+    pub rtp_ports: Option<String>,
+}
+
+impl ServeArgs {
+    /// The SIP configuration: the file's, with the flags on top; `None` with `--no-sip`.
+    pub fn sip_config(&self) -> anyhow::Result<Option<SipConfig>> {
+        if self.no_sip {
+            return Ok(None);
+        }
+        let mut config = match &self.sip_config {
+            Some(path) => SipConfig::load(path)?,
+            None => SipConfig::default(),
+        };
+        config.listen = self.sip;
+        config.accept_any |= self.sip_accept_any;
+        if let Some(max) = self.sip_max_calls {
+            config.max_calls = max;
+        }
+        if let Some(range) = &self.rtp_ports {
+            config.rtp_ports = SipConfig::from_toml(&format!("[sip]\nrtp_ports = \"{range}\""))
+                .context("bad --rtp-ports")?
+                .rtp_ports;
+        }
+        config.check()?;
+        Ok(Some(config))
+    }
 }
 
 /// Runs the server until Ctrl-C.
@@ -51,6 +95,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tts: args.tts.clone(),
         voice: args.voice.clone(),
     };
+    let sip_config = args.sip_config()?;
     let deps = Arc::new(build_deps(&args.agents, &choice)?);
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -72,10 +117,23 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!(
         "  try it: dialtone call --url ws://{addr}/streams/twilio --say \"What time do you open on Saturday?\""
     );
+    let sip = match sip_config {
+        Some(config) => {
+            let sip = SipServer::start(config, Arc::clone(&deps), None)
+                .await
+                .context("cannot start SIP (use --no-sip to run without it)")?;
+            println!("  SIP: sip:AGENT_NUMBER@{} (UDP)", sip.local_addr());
+            Some(sip)
+        }
+        None => None,
+    };
     axum::serve(dialtone_telephony::http::media_listener(listener), app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+    if let Some(sip) = sip {
+        sip.shutdown();
+    }
     Ok(())
 }
