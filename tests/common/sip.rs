@@ -109,6 +109,40 @@ pub async fn sipp(server: SocketAddr, scenario: &str, service: &str, extra: &[&s
     run
 }
 
+/// Starts SIPp as a server (a registrar, the far end of an outbound call) with scenario
+/// `tests/sip/{scenario}` on loopback `port`, for one call. Wait on it with [`finish`].
+pub fn sipp_server(scenario: &str, port: u16, extra: &[&str]) -> tokio::process::Child {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sip")
+        .join(scenario);
+    tokio::process::Command::new("sipp")
+        .arg("-sf")
+        .arg(&path)
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-m",
+            "1",
+            "-nostdin",
+        ])
+        .args(["-timeout", "60s", "-timeout_error"])
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("sipp starts")
+}
+
+/// Waits for a SIPp server to finish its call; true when the scenario passed.
+pub async fn finish(mut child: tokio::process::Child, within: Duration) -> bool {
+    match tokio::time::timeout(within, child.wait()).await {
+        Ok(Ok(status)) => status.success(),
+        _ => false,
+    }
+}
+
 fn tail(text: &str, n: usize) -> &str {
     let start = text.len().saturating_sub(n);
     let start = (start..text.len())

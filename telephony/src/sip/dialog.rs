@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rsipstack::dialog::DialogId;
 use rsipstack::dialog::dialog::{
-    DialogState, DialogStateReceiver, ReferStatus, TerminatedReason, TransactionHandle,
+    DialogState, DialogStateReceiver, TerminatedReason, TransactionHandle,
 };
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invite_dialog::InviteDialog;
@@ -66,17 +66,15 @@ pub(super) async fn run(
                 }
                 Some(DialogState::Notify(_, request, handle)) => {
                     let _ = handle.reply(StatusCode::OK).await;
-                    if let Some(status) = ReferStatus::parse(&request) {
-                        match status.status_code.kind() {
-                            StatusCodeKind::Successful => {
-                                info!("transfer connected; leaving the call");
-                                let _ = dialog.hangup().await;
-                                let _ = events.send(RtpIn::Ended(CallEnd::Transferred));
-                                break;
-                            }
-                            StatusCodeKind::Provisional => {}
-                            _ => warn!(status = %status.status_code, "transfer failed"),
+                    match refer_progress(&request) {
+                        Some(200..=299) => {
+                            info!("transfer connected; leaving the call");
+                            let _ = dialog.hangup().await;
+                            let _ = events.send(RtpIn::Ended(CallEnd::Transferred));
+                            break;
                         }
+                        Some(100..=199) | None => {}
+                        Some(status) => warn!(status, "transfer failed"),
                     }
                 }
                 Some(DialogState::Options(_, _, handle)) => {
@@ -181,6 +179,32 @@ async fn respond_sdp(handle: TransactionHandle, body: String) {
         .await;
 }
 
+/// The status in a NOTIFY of our REFER's progress (RFC 3515: `Event: refer`, a `message/sipfrag` body
+/// whose status line is the transfer target's answer so far).
+fn refer_progress(request: &Request) -> Option<u16> {
+    let refer_event = request.headers.iter().any(|h| match h {
+        Header::Event(e) => e.value().trim().to_ascii_lowercase().starts_with("refer"),
+        Header::Other(name, value) => {
+            name.eq_ignore_ascii_case("event")
+                && value.trim().to_ascii_lowercase().starts_with("refer")
+        }
+        _ => false,
+    });
+    if !refer_event {
+        return None;
+    }
+    sipfrag_status(&request.body)
+}
+
+/// The status code of a sipfrag's status line (`SIP/2.0 200 OK`).
+fn sipfrag_status(body: &[u8]) -> Option<u16> {
+    let text = std::str::from_utf8(body).ok()?;
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("SIP/2.0"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// A key from SIP INFO: `application/dtmf-relay` (`Signal=5`) or `application/dtmf` (`5`).
 fn info_digit(body: &[u8]) -> Option<Digit> {
     let body = std::str::from_utf8(body).ok()?;
@@ -204,6 +228,14 @@ mod tests {
 
     fn info(body: &str) -> &[u8] {
         body.as_bytes()
+    }
+
+    #[test]
+    fn sipfrag_status_lines_are_read() {
+        assert_eq!(sipfrag_status(b"SIP/2.0 200 OK\r\n"), Some(200));
+        assert_eq!(sipfrag_status(b"SIP/2.0 180 Ringing"), Some(180));
+        assert_eq!(sipfrag_status(b"SIP/2.0 x"), None);
+        assert_eq!(sipfrag_status(b"garbage"), None);
     }
 
     #[test]

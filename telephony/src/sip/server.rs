@@ -11,7 +11,7 @@ use rsipstack::EndpointBuilder;
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{Header, Method, StatusCode};
-use rsipstack::transaction::endpoint::EndpointInnerRef;
+use rsipstack::transaction::endpoint::{EndpointInnerRef, EndpointOption};
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::TransportLayer;
 use rsipstack::transport::udp::UdpConnection;
@@ -188,6 +188,11 @@ impl SipServer {
         transport.add_transport(connection.into());
         let endpoint = EndpointBuilder::new()
             .with_user_agent("Dialtone")
+            .with_option(EndpointOption {
+                // The stack's default names its authors' domain in every Call-ID.
+                callid_suffix: Some("dialtone".into()),
+                ..EndpointOption::default()
+            })
             .with_cancel_token(cancel.clone())
             .with_transport_layer(transport)
             .build();
