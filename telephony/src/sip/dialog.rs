@@ -181,7 +181,7 @@ async fn respond_sdp(handle: TransactionHandle, body: String) {
 
 /// The status in a NOTIFY of our REFER's progress (RFC 3515: `Event: refer`, a `message/sipfrag` body
 /// whose status line is the transfer target's answer so far).
-fn refer_progress(request: &Request) -> Option<u16> {
+pub(super) fn refer_progress(request: &Request) -> Option<u16> {
     let refer_event = request.headers.iter().any(|h| match h {
         Header::Event(e) => e.value().trim().to_ascii_lowercase().starts_with("refer"),
         Header::Other(name, value) => {
@@ -206,7 +206,7 @@ fn sipfrag_status(body: &[u8]) -> Option<u16> {
 }
 
 /// A key from SIP INFO: `application/dtmf-relay` (`Signal=5`) or `application/dtmf` (`5`).
-fn info_digit(body: &[u8]) -> Option<Digit> {
+pub(super) fn info_digit(body: &[u8]) -> Option<Digit> {
     let body = std::str::from_utf8(body).ok()?;
     let value = body
         .lines()

@@ -221,7 +221,7 @@ pub(super) fn leg_config(shared: &Shared) -> RtpLegConfig {
 
 /// Where the request came from: the top Via's `received` (set by the transport when the source differs
 /// from what the Via claims), else the Via host.
-fn source_ip(request: &Request) -> Option<std::net::IpAddr> {
+pub(super) fn source_ip(request: &Request) -> Option<std::net::IpAddr> {
     let via = request.via_header().ok()?;
     let (_, host) = SipConnection::parse_target_from_via(via).ok()?;
     match host.host {
@@ -232,7 +232,7 @@ fn source_ip(request: &Request) -> Option<std::net::IpAddr> {
 
 /// The number the caller dialled, as the directory may know it: the Request-URI user, else the To
 /// user, exactly and with a leading `+` when it is bare digits.
-fn dialled_number(request: &Request) -> Vec<String> {
+pub(super) fn dialled_number(request: &Request) -> Vec<String> {
     let to_user = request
         .to_header()
         .ok()
@@ -257,7 +257,7 @@ fn dialled_number(request: &Request) -> Vec<String> {
 }
 
 /// The caller's number from From (a user part that looks like a phone number).
-fn caller_number(request: &Request) -> Option<String> {
+pub(super) fn caller_number(request: &Request) -> Option<String> {
     let user = request.from_header().ok()?.uri().ok()?.user()?.to_owned();
     let digits = user.trim_start_matches('+');
     (!digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())).then(|| {

@@ -74,3 +74,39 @@ pub(crate) fn random_u64() -> u64 {
     hasher.write_u128(nanos);
     hasher.finish()
 }
+
+/// Entry points for the fuzz targets (`fuzz/`): the wire-facing functions of this module that are not
+/// public otherwise. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::time::SystemTime;
+
+    /// Runs a received SIP message through everything the inbound path reads from it: the dialled and
+    /// calling numbers, the source address, access control (digest included), an SDP body, INFO keys
+    /// and REFER progress. Must never panic.
+    pub fn inbound_message(bytes: &[u8]) {
+        let Ok(message) = rsipstack::sip::SipMessage::try_from(bytes) else {
+            return;
+        };
+        let rsipstack::sip::SipMessage::Request(request) = message else {
+            return;
+        };
+        let _ = super::inbound::dialled_number(&request);
+        let _ = super::inbound::caller_number(&request);
+        let source = super::inbound::source_ip(&request);
+        let config = super::SipConfig {
+            users: vec![super::UserConfig {
+                username: "alice".into(),
+                password: "secret".into(),
+            }],
+            ..super::SipConfig::default()
+        };
+        let access = super::access::Access::new(&config, &[], [1; 32]);
+        let _ = access.check(&request, source, SystemTime::now());
+        if let Ok(sdp) = super::sdp::parse(&request.body) {
+            let _ = super::sdp::negotiate(&sdp, &super::CodecName::DEFAULT_PREFERENCE);
+        }
+        let _ = super::dialog::info_digit(&request.body);
+        let _ = super::dialog::refer_progress(&request);
+    }
+}
