@@ -107,8 +107,12 @@ async fn run_sip(server: &LoadServer, args: &LoadtestArgs) -> anyhow::Result<()>
             r.completed,
             r.calls,
             r.setups_per_second,
-            r.setup_ms
-                .map_or("n/a".to_owned(), |ms| format!("{ms:.1} ms average")),
+            // SIPp reports response times in whole milliseconds.
+            match r.setup_ms {
+                Some(ms) if ms >= 1.0 => format!("{ms:.0} ms average"),
+                Some(_) => "under 1 ms on average".to_owned(),
+                None => "time n/a".to_owned(),
+            },
             args.setup_limit
         );
     }

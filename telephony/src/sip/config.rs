@@ -288,7 +288,7 @@ mod tests {
             name = "carrier"
             registrar = "sip:127.0.0.1:5080"
             username = "dialtone"
-            password = "secret"
+            password = "hunter2"
             addresses = ["203.0.113.0/24", "192.0.2.7"]
 
             [[sip.users]]
@@ -301,7 +301,7 @@ mod tests {
         assert_eq!(config.rtp_ports.pairs(), 5);
         assert_eq!(config.codecs, [CodecName::Pcma, CodecName::Opus]);
         assert_eq!(config.trunks[0].addresses.len(), 2);
-        assert!(!format!("{:?}", config).contains("secret"));
+        assert!(!format!("{:?}", config).contains("hunter2"));
         assert!(!format!("{:?}", config).contains("wonderland"));
         assert!(!config.accept_any);
     }

@@ -294,7 +294,7 @@ From: <{from}>;tag=1\r\nTo: <{to}>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nContent-L
         );
         assert_eq!(caller_number(&r).as_deref(), Some("+15035550123"));
         let r = invite(
-            "sip:+15035550142;phone-context=x@d",
+            "sip:+15035550142@d;user=phone",
             "sip:x@d",
             "sip:anonymous@anonymous.invalid",
         );
