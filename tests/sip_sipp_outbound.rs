@@ -42,11 +42,12 @@ async fn places_a_call_through_a_trunk() {
     .expect("the call connects");
     assert_eq!(report.end, CallEnd::CallerHungUp);
     let media = report.media.expect("media ran");
+    // 3 s of the pcap play before the far end hangs up (about 150 packets; fewer on a loaded machine).
     assert!(
-        media.rx_packets > 100,
+        media.rx_packets > 50,
         "the far end's speech arrived: {media:?}"
     );
-    assert!(media.tx_packets > 100, "{media:?}");
+    assert!(media.tx_packets > 50, "{media:?}");
     assert_eq!(report.transcript[0].role, Role::Agent);
     assert!(
         common::sip::finish(far_end, Duration::from_secs(10)).await,
