@@ -285,3 +285,43 @@ fn strangers_cannot_take_over_the_stream() {
         Some(&LegEvent::Ended(CallEnd::CallerHungUp))
     );
 }
+
+#[test]
+fn tones_in_the_audio_are_keys_too() {
+    // Phones without RFC 4733 send the key as tones: 120 ms of 7 between silence.
+    use dialtone_media::SampleRate;
+    use dialtone_media::call_media::DtmfSource;
+    use dialtone_media::codec::g711::linear_to_ulaw;
+    use dialtone_media::synth::tone;
+    let t0 = Instant::now();
+    let mut leg = leg(t0);
+    let mut seen = Seen::default();
+    leg.accept(CallMediaConfig::pcmu(), t0).unwrap();
+    let (low, high) = Digit::from_char('7').unwrap().frequencies();
+    let rate = SampleRate::HZ_8000;
+    let n = 8_000 * 120 / 1000;
+    let a = tone(rate, low as f32, 0.3, n, 0);
+    let b = tone(rate, high as f32, 0.3, n, 0);
+    let mut audio: Vec<i16> = vec![0; 1600];
+    audio.extend(a.iter().zip(&b).map(|(x, y)| x.saturating_add(*y)));
+    audio.extend(std::iter::repeat_n(0, 1600));
+    let source: SocketAddr = SDP_PEER.parse().unwrap();
+    let mut now = t0;
+    for (i, frame) in audio.chunks(160).enumerate() {
+        let payload: Vec<u8> = frame.iter().map(|&s| linear_to_ulaw(s)).collect();
+        let p = rtp(0, i as u16, i as u32 * 160, i == 0, &payload);
+        leg.handle_transport(RtpIn::Rtp(Box::new(Datagram::new(&p, source))), now);
+        now += Duration::from_millis(20);
+        leg.handle_timeout(now);
+        drain(&mut leg, &mut seen);
+    }
+    let keys: Vec<(char, DtmfSource)> = seen
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            LegEvent::Media(MediaEvent::Dtmf { digit, source }) => Some((digit.as_char(), *source)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(keys, [('7', DtmfSource::InBand)]);
+}
