@@ -58,8 +58,13 @@ struct SippOutput {
 }
 
 async fn run_sipp(target: &str, scenario: &PathBuf, args: &[String]) -> anyhow::Result<SippOutput> {
+    // SIPp's own default is 5060, where a local `dialtone serve` may be listening: take a free port.
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let output = tokio::process::Command::new("sipp")
         .arg(target)
+        .args(["-p", &port.to_string()])
         .arg("-sf")
         .arg(scenario)
         .args(["-s", SERVICE, "-i", "127.0.0.1", "-nostdin"])

@@ -82,11 +82,17 @@ pub async fn sipp(server: SocketAddr, scenario: &str, service: &str, extra: &[&s
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/sip")
         .join(scenario);
+    // SIPp's own default is 5060, where a local `dialtone serve` may be listening: take a free port.
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("a free UDP port");
     let output = tokio::process::Command::new("sipp")
         .arg(server.to_string())
         .arg("-sf")
         .arg(&path)
         .args(["-s", service, "-i", "127.0.0.1", "-nostdin"])
+        .args(["-p", &port.to_string()])
         .args(["-timeout", "120s", "-timeout_error"])
         .args(["-recv_timeout", "30000"])
         .args(extra)
