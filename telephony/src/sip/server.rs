@@ -201,7 +201,9 @@ impl SipServer {
             .map_err(|e| SipError::Stack(e.to_string()))?;
         let inner = endpoint.inner.clone();
         tokio::spawn(async move { endpoint.serve().await });
-        let advertised = advertised(config.listen.ip(), config.public_ip);
+        // Listening on 0.0.0.0, the transport reports an interface address, which peers can reach
+        // (loopback only if there is no other).
+        let advertised = advertised(local.ip(), config.public_ip);
         let media_ip = if config.listen.ip().is_unspecified() {
             config.listen.ip()
         } else {
