@@ -13,6 +13,8 @@ packages=(
   flite           # the embedded agent voice (run as a program)
   tzdata          # the IANA time zones agents name (read from /usr/share/zoneinfo)
   libsqlite3-dev  # the API store's SQLite (sqlx links Debian's libsqlite3)
+  sip-tester      # SIPp: the SIP scenario tests call agents with it
+  baresip         # a real softphone for the SIP end-to-end test
 )
 
 missing=()

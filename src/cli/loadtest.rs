@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use dialtone::loadtest::{LoadServer, run_child, step};
+use dialtone::loadtest::{LoadServer, run_child, sip, step};
 
 /// Options of `dialtone loadtest`.
 #[derive(Debug, clap::Args)]
@@ -28,6 +28,16 @@ pub struct LoadtestArgs {
     /// Run the server inside this process instead of a child process (its CPU then includes the callers').
     #[arg(long)]
     pub in_process: bool,
+    /// Drive SIP calls with SIPp instead of WebSocket streams: call setups per second, then each `--calls`
+    /// step as concurrent calls with speech both ways.
+    #[arg(long)]
+    pub sip: bool,
+    /// SIP mode: calls in the setup-rate run (0 skips it).
+    #[arg(long, default_value_t = 5000)]
+    pub setups: usize,
+    /// SIP mode: most calls in setup at once during the setup-rate run.
+    #[arg(long, default_value_t = 200)]
+    pub setup_limit: usize,
     /// Internal: be the child server process.
     #[arg(long, hide = true)]
     pub serve_only: bool,
@@ -54,6 +64,9 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
             "child process"
         }
     );
+    if args.sip {
+        return run_sip(&server, &args).await;
+    }
     println!(
         "calls  completed  skipped  frames_rx   p99_jitter  cpu/call  rss/call  caller_cpu/call"
     );
@@ -82,5 +95,47 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
     println!(
         "sustained: {sustained} concurrent calls (0 skipped frames, p99 pacing jitter <= 5 ms)"
     );
+    Ok(())
+}
+
+/// The SIP mode: setups per second, then the concurrent steps.
+async fn run_sip(server: &LoadServer, args: &LoadtestArgs) -> anyhow::Result<()> {
+    if args.setups > 0 {
+        let r = sip::setups(server, args.setups, args.setup_limit).await?;
+        println!(
+            "setups: {}/{} calls completed, {:.0} setups/s (INVITE -> 200 OK {} at {} in flight)",
+            r.completed,
+            r.calls,
+            r.setups_per_second,
+            // SIPp reports response times in whole milliseconds.
+            match r.setup_ms {
+                Some(ms) if ms >= 1.0 => format!("{ms:.0} ms average"),
+                Some(_) => "under 1 ms on average".to_owned(),
+                None => "time n/a".to_owned(),
+            },
+            args.setup_limit
+        );
+    }
+    println!("calls  completed  peak_up  skipped  cpu/call");
+    let mut sustained = 0;
+    for &calls in &args.calls {
+        let r = sip::concurrent(server, calls, Duration::from_secs(args.seconds)).await?;
+        let ok = r.completed == calls && r.skipped_frames == 0;
+        println!(
+            "{:5}  {:9}  {:7}  {:7}  {:6.3} %  {}",
+            r.calls,
+            r.completed,
+            r.peak_active,
+            r.skipped_frames,
+            r.cpu_per_call * 100.0,
+            if ok { "ok" } else { "MISSED" }
+        );
+        if ok {
+            sustained = sustained.max(calls);
+        } else if args.stop_on_failure {
+            break;
+        }
+    }
+    println!("sustained: {sustained} concurrent SIP calls (all completed, 0 skipped frames)");
     Ok(())
 }

@@ -25,6 +25,7 @@ use tracing::{info, warn};
 const STORE_CONNECTIONS: u32 = 16;
 /// How long shutdown waits for the workers and the call log to finish what they hold.
 const DRAIN: Duration = Duration::from_secs(10);
+use dialtone_telephony::sip::{SipConfig, SipServer};
 
 /// Options of `dialtone serve`.
 #[derive(Debug, clap::Args)]
@@ -76,9 +77,50 @@ pub struct ServeArgs {
     /// API reads per minute per token; 0 for no limit.
     #[arg(long, env = "DIALTONE_READ_RATE_PER_MINUTE", default_value_t = 1200)]
     pub read_rate_per_minute: u32,
+    /// SIP (UDP) address; overrides `listen` in the SIP configuration file.
+    #[arg(long, env = "DIALTONE_SIP", default_value = "0.0.0.0:5060")]
+    pub sip: SocketAddr,
+    /// Do not start SIP.
+    #[arg(long, env = "DIALTONE_NO_SIP")]
+    pub no_sip: bool,
+    /// SIP configuration: a TOML file with a `[sip]` table (trunks, users, RTP ports, codecs, limits).
+    #[arg(long, env = "DIALTONE_SIP_CONFIG")]
+    pub sip_config: Option<PathBuf>,
+    /// Take SIP calls from anyone, without trunk addresses or digest (tests and development only).
+    #[arg(long, env = "DIALTONE_SIP_ACCEPT_ANY")]
+    pub sip_accept_any: bool,
+    /// Most concurrent SIP calls (overrides the file's `max_calls`).
+    #[arg(long, env = "DIALTONE_SIP_MAX_CALLS")]
+    pub sip_max_calls: Option<usize>,
+    /// RTP port range, `FIRST-LAST` (overrides the file's `rtp_ports`).
+    #[arg(long, env = "DIALTONE_RTP_PORTS")]
+    pub rtp_ports: Option<String>,
 }
 
 impl ServeArgs {
+    /// The SIP configuration: the file's, with the flags on top; `None` with `--no-sip`.
+    pub fn sip_config(&self) -> anyhow::Result<Option<SipConfig>> {
+        if self.no_sip {
+            return Ok(None);
+        }
+        let mut config = match &self.sip_config {
+            Some(path) => SipConfig::load(path)?,
+            None => SipConfig::default(),
+        };
+        config.listen = self.sip;
+        config.accept_any |= self.sip_accept_any;
+        if let Some(max) = self.sip_max_calls {
+            config.max_calls = max;
+        }
+        if let Some(range) = &self.rtp_ports {
+            config.rtp_ports = SipConfig::from_toml(&format!("[sip]\nrtp_ports = \"{range}\""))
+                .context("bad --rtp-ports")?
+                .rtp_ports;
+        }
+        config.check()?;
+        Ok(Some(config))
+    }
+
     /// The control plane's settings: the crawler's allow-list from `DIALTONE_CRAWL_ALLOW`, the rest from
     /// the flags.
     fn api_config(&self) -> anyhow::Result<ApiConfig> {
@@ -104,6 +146,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         voice: args.voice.clone(),
         vad: args.vad.clone(),
     };
+    let sip_config = args.sip_config()?;
     let config = args.api_config()?;
     let mut deps = build_serve_deps(&args.agents, &choice)?;
 
@@ -163,9 +206,22 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         DbLocation::Sqlite(path) => println!("  store: {}", path.display()),
         DbLocation::Postgres(_) => println!("  store: PostgreSQL (DATABASE_URL)"),
     }
+    let sip = match sip_config {
+        Some(config) => {
+            let sip = SipServer::start(config, Arc::clone(&deps), Some(Arc::clone(&report_sink)))
+                .await
+                .context("cannot start SIP (use --no-sip to run without it)")?;
+            println!("  SIP: sip:AGENT_NUMBER@{} (UDP)", sip.local_addr());
+            Some(sip)
+        }
+        None => None,
+    };
     axum::serve(dialtone_telephony::http::media_listener(listener), app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    if let Some(sip) = sip {
+        sip.shutdown();
+    }
 
     // Calls have ended and their reports are queued; the workers stop taking work. A job cut short
     // resumes on the next start once its lease runs out.

@@ -10,6 +10,7 @@
 mod caller;
 mod proc_stats;
 mod server;
+pub mod sip;
 
 use std::sync::Arc;
 use std::time::Duration;

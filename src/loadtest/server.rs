@@ -1,6 +1,7 @@
-//! The server side of the load test: a Dialtone media endpoint with instant fake backends, plus a stats
-//! route the load tool reads between steps. It runs in a child process by default, so the server's CPU
-//! and memory per call are measured apart from the emulated callers'.
+//! The server side of the load test: a Dialtone media endpoint with instant fake backends, a SIP endpoint
+//! on loopback for `--sip`, and a stats route the load tool reads between steps. It runs in a child
+//! process by default, so the server's CPU and memory per call are measured apart from the emulated
+//! callers'.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -13,6 +14,7 @@ use axum::Router;
 use axum::routing::get;
 use dialtone_telephony::call::CallReport;
 use dialtone_telephony::http::stream_routes;
+use dialtone_telephony::sip::{PortRange, SipConfig, SipServer};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
@@ -35,6 +37,12 @@ pub struct ServerStats {
     pub cpu_seconds: f64,
     /// Resident memory of the server process, KiB.
     pub rss_kib: f64,
+    /// The SIP endpoint's address.
+    #[serde(default)]
+    pub sip_addr: Option<SocketAddr>,
+    /// SIP calls running now.
+    #[serde(default)]
+    pub sip_active: usize,
 }
 
 #[derive(Debug, Default)]
@@ -121,14 +129,26 @@ pub async fn serve(agents: &Path, bind: SocketAddr) -> anyhow::Result<SocketAddr
             counters.calls_ended.fetch_add(1, Ordering::Relaxed);
         })
     };
+    // SIP calls on loopback from anyone (the load tool's SIPp), with room for the largest step.
+    let sip_config = SipConfig {
+        listen: "127.0.0.1:0".parse()?,
+        accept_any: true,
+        max_calls: 4000,
+        rtp_ports: PortRange(20_000..=29_999),
+        ..SipConfig::default()
+    };
+    let sip = SipServer::start(sip_config, Arc::clone(&deps), Some(sink.clone())).await?;
     let stats = move || {
         let counters = Arc::clone(&counters);
+        let sip = sip.clone();
         async move {
             axum::Json(ServerStats {
                 calls_ended: counters.calls_ended.load(Ordering::Relaxed),
                 skipped_ticks: counters.skipped_ticks.load(Ordering::Relaxed),
                 cpu_seconds: cpu_seconds(),
                 rss_kib: rss_kib(),
+                sip_addr: Some(sip.local_addr()),
+                sip_active: sip.active_calls(),
             })
         }
     };

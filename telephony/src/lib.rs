@@ -9,4 +9,5 @@ pub mod call;
 pub mod dialogue;
 pub mod engines;
 pub mod http;
+pub mod sip;
 pub mod stream;

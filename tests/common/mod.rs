@@ -142,3 +142,5 @@ pub fn speech(seconds: f32) -> Vec<i16> {
         0,
     )
 }
+
+pub mod sip;

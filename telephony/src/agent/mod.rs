@@ -61,6 +61,10 @@ pub struct AgentProfile {
     /// Provider names per role; a role left out uses the process default (`dialtone serve --stt/--llm/--tts`).
     #[serde(default)]
     pub providers: Providers,
+    /// SIP codec preference for this agent's calls, best first (`PCMU`, `PCMA`, `G722`, `opus`); empty
+    /// uses the server's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub codecs: Vec<crate::sip::CodecName>,
 }
 
 /// Which backend serves each role of this agent's calls. Names are checked, and the providers built, when

@@ -10,13 +10,19 @@
 mod clock;
 mod continuation;
 mod directory;
+mod leg;
 mod report;
+mod run;
 mod speaker;
 mod timing;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use directory::{AgentDirectory, StaticDirectory, redact_number};
+pub use leg::{
+    CallLeg, CallStart, LegError, LegEvent, LegOutput, Signal, Transport, TransportClosed, Wire,
+};
 pub use report::{CallEnd, CallReport, Role, TranscriptEntry, WsMessage};
+pub use run::{run_call, run_stream_call};
 pub use timing::{TurnLatency, TurnTiming};
 
 use std::sync::Arc;
@@ -24,14 +30,12 @@ use std::time::{Duration, Instant};
 
 use dialtone_media::turn::{EndReason, TurnHint};
 use dialtone_media::{CallMediaConfig, Input, MediaEvent, TurnId};
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tracing::{debug, info, warn};
 
 use crate::agent::{AgentProfile, local_time, time_zone};
 use crate::backend::registry::{CallProviders, ProviderRegistry};
 use crate::backend::{Dialogue, ReplyPart, SttEvent, SttSession};
 use crate::dialogue::{Action, LocalTime};
-use crate::stream::{Carrier, StreamEvent, StreamOutput, StreamSession, StreamStart};
 use continuation::Continuation;
 use speaker::Speaker;
 
@@ -73,160 +77,14 @@ struct CallState {
     timing_index: Option<usize>,
     awaiting_first_frame: bool,
     hang_up_after: Option<TurnId>,
+    /// A transfer the dialogue asked for, made once this turn has been spoken.
+    transfer_after: Option<(TurnId, String)>,
+    /// A request for the transport, sent before the loop next waits.
+    signal: Option<Signal>,
     report: CallReport,
     vad_stop: Duration,
     vad_start: Duration,
     continuation: Continuation,
-}
-
-/// Runs one carrier media-stream call to its end.
-pub async fn run_stream_call<In, Out>(
-    carrier: Carrier,
-    mut incoming: In,
-    mut outgoing: Out,
-    deps: Arc<CallDeps>,
-) -> CallReport
-where
-    In: Stream<Item = WsMessage> + Unpin + Send,
-    Out: Sink<String> + Unpin + Send,
-{
-    let mut session = StreamSession::new(carrier);
-    let vad_stop = dialtone_media::FRAME * deps.media.vad.stop_frames;
-    let vad_start = dialtone_media::FRAME * deps.media.vad.start_frames;
-    let mut st = CallState {
-        deps,
-        agent: None,
-        backends: None,
-        zone: None,
-        stt: None,
-        dialogue: None,
-        speaker: None,
-        next_turn: 1,
-        turn_text: String::new(),
-        segments_pending: 0,
-        segments_to_drop: 0,
-        end_of_turn: false,
-        timing: TurnTiming::default(),
-        timing_index: None,
-        awaiting_first_frame: false,
-        hang_up_after: None,
-        report: CallReport {
-            call_id: None,
-            agent_id: None,
-            from: None,
-            to: None,
-            started_at: None,
-            transcript: Vec::new(),
-            turns: Vec::new(),
-            actions: Vec::new(),
-            end: CallEnd::TransportClosed,
-            media: None,
-        },
-        vad_stop,
-        vad_start,
-        continuation: Continuation::default(),
-    };
-    let end = loop {
-        // Everything the session has to say, until it names its next deadline.
-        let deadline = loop {
-            match session.poll_output() {
-                StreamOutput::Send(text) => {
-                    if st.awaiting_first_frame && text.contains("\"media\"") {
-                        st.awaiting_first_frame = false;
-                        if let Some(t) = st.current_timing() {
-                            t.first_frame = Some(now());
-                        }
-                    }
-                    let text = text.to_owned();
-                    if outgoing.send(text).await.is_err() {
-                        break None;
-                    }
-                }
-                StreamOutput::ToStt(pcm) => {
-                    if let Some(stt) = &mut st.stt {
-                        stt.push_audio(pcm);
-                    }
-                }
-                StreamOutput::Event(event) => {
-                    if let Some(end) = st.on_stream_event(event, &mut session) {
-                        break Some(Err(end));
-                    }
-                }
-                StreamOutput::Timeout(at) => break Some(Ok(at)),
-            }
-        };
-        let deadline = match deadline {
-            None => break CallEnd::TransportClosed,
-            Some(Err(end)) => break end,
-            Some(Ok(at)) => at,
-        };
-        st.pump_tts();
-        let has_reply = st.speaker.as_ref().is_some_and(|s| s.reply.is_some());
-        let has_tts = st.speaker.as_ref().is_some_and(|s| s.tts.is_some());
-        let has_stt = st.stt.is_some();
-        let (mut reply_slot, mut tts_slot) = match &mut st.speaker {
-            Some(s) => (Some(&mut s.reply), Some(&mut s.tts)),
-            None => (None, None),
-        };
-        tokio::select! {
-            message = incoming.next() => match message {
-                Some(WsMessage::Text(text)) => {
-                    if let Err(e) = session.handle_message(&text, now()) {
-                        debug!(error = %e, "ignored a bad stream message");
-                    }
-                }
-                Some(WsMessage::Close) | None => break CallEnd::TransportClosed,
-            },
-            event = std::future::poll_fn(|cx| match &mut st.stt {
-                Some(stt) => stt.poll_event(cx),
-                None => std::task::Poll::Pending,
-            }), if has_stt => st.on_stt(event, &mut session),
-            part = std::future::poll_fn(|cx| match reply_slot.as_mut().and_then(|r| r.as_mut()) {
-                Some(reply) => reply.as_mut().poll_next(cx),
-                None => std::task::Poll::Pending,
-            }), if has_reply => st.on_reply_part(part, &mut session),
-            chunk = std::future::poll_fn(|cx| match tts_slot.as_mut().and_then(|t| t.as_mut()) {
-                Some(tts) => tts.as_mut().poll_next(cx),
-                None => std::task::Poll::Pending,
-            }), if has_tts => st.on_tts_chunk(chunk, &mut session),
-            () = sleep_until(deadline) => session.handle_timeout(now()),
-        }
-    };
-    let _ = outgoing.close().await;
-    st.report.end = end;
-    st.report.media = session.media().map(|m| m.stats());
-    for (i, turn) in st.report.turns.iter().enumerate() {
-        let l = turn.latency();
-        info!(
-            turn = i + 1,
-            end_of_turn_ms = l.end_of_turn_ms,
-            stt_final_ms = l.stt_final_ms,
-            first_text_ms = l.first_text_ms,
-            first_audio_ms = l.first_audio_ms,
-            first_frame_ms = l.first_frame_ms,
-            decision_to_frame_ms = l.decision_to_frame_ms,
-            "turn latency after end of speech"
-        );
-    }
-    let (vad_frames, confirm_frames) = st
-        .report
-        .media
-        .map_or((0, 0), |m| (m.vad_frames, m.vad_heavy_frames));
-    info!(
-        end = ?end,
-        turns = st.report.turns.len(),
-        vad_frames,
-        confirm_vad_frames = confirm_frames,
-        "call ended"
-    );
-    st.report
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
-    }
 }
 
 impl CallState {
@@ -234,36 +92,20 @@ impl CallState {
         self.timing_index.and_then(|i| self.report.turns.get_mut(i))
     }
 
-    fn on_stream_event(
-        &mut self,
-        event: StreamEvent,
-        session: &mut StreamSession,
-    ) -> Option<CallEnd> {
-        match event {
-            StreamEvent::Connected => None,
-            StreamEvent::Started(start) => self.on_start(start, session),
-            StreamEvent::Media(event) => self.on_media(event, session),
-            StreamEvent::Heard { .. } => None,
-            StreamEvent::Stopped => Some(CallEnd::CarrierStopped),
-        }
-    }
-
-    fn on_start(&mut self, start: StreamStart, session: &mut StreamSession) -> Option<CallEnd> {
+    fn on_start<L: CallLeg>(&mut self, start: CallStart, leg: &mut L) -> Option<CallEnd> {
         self.report.call_id = Some(start.call_id.clone());
-        self.report.from = start.caller_number().map(str::to_owned);
-        self.report.to = start.dialled_number().map(str::to_owned);
+        self.report.from = start.from.clone();
+        self.report.to = start.to.clone();
         self.report.started_at = Some(self.deps.clock.now());
         let directory = &self.deps.directory;
         let agent = start
-            .agent_id()
+            .agent_id
+            .as_deref()
             .and_then(|id| directory.by_id(id))
-            .or_else(|| start.dialled_number().and_then(|n| directory.by_number(n)));
+            .or_else(|| start.to.as_deref().and_then(|n| directory.by_number(n)));
         let Some(agent) = agent else {
             warn!(
-                to = start
-                    .dialled_number()
-                    .map(redact_number)
-                    .unwrap_or_default(),
+                to = start.to.as_deref().map(redact_number).unwrap_or_default(),
                 "no agent answers this number"
             );
             return Some(CallEnd::NoAgent);
@@ -292,13 +134,7 @@ impl CallState {
         let mut config = self.deps.media.clone();
         config.stt_rate = backends.stt.rate();
         config.agent_rate = backends.tts.rate();
-        // Carrier streams run over TCP: packets arrive in order, so start shallow and let the buffer
-        // deepen only if delivery turns out bursty. Quiet agents send nothing.
-        config.jitter_initial_delay = config.jitter_min_delay;
-        config.send_silence = false;
-        // Carriers report keys out of band (`dtmf` messages); tones left in the audio would count twice.
-        config.inband_dtmf = false;
-        if let Err(e) = session.accept(config, now()) {
+        if let Err(e) = leg.accept(config, now()) {
             warn!(error = %e, "could not start media");
             return Some(CallEnd::BackendUnavailable);
         }
@@ -311,7 +147,7 @@ impl CallState {
         }
         let mut dialogue = backends
             .dialogue
-            .start(Arc::clone(&agent), start.caller_number().map(str::to_owned));
+            .start(Arc::clone(&agent), start.from.clone());
         let greeting = dialogue.greeting();
         self.dialogue = Some(dialogue);
         self.agent = Some(agent);
@@ -320,7 +156,7 @@ impl CallState {
         None
     }
 
-    fn on_media(&mut self, event: MediaEvent, session: &mut StreamSession) -> Option<CallEnd> {
+    fn on_media<L: CallLeg>(&mut self, event: MediaEvent, leg: &mut L) -> Option<CallEnd> {
         match event {
             MediaEvent::SpeechStarted { .. } => {
                 let started = now().checked_sub(self.vad_start).unwrap_or_else(now);
@@ -354,7 +190,7 @@ impl CallState {
             }
             MediaEvent::BargeIn { turn, played } => {
                 if let Some(speaker) = self.speaker.take() {
-                    let heard = session.heard(turn).unwrap_or(played);
+                    let heard = leg.heard(turn).unwrap_or(played);
                     if self.continuation.barge_in(turn, heard) {
                         debug!(
                             turn = turn.0,
@@ -381,6 +217,9 @@ impl CallState {
                         interrupted: false,
                     });
                 }
+                if let Some((_, to)) = self.transfer_after.take_if(|(t, _)| *t == turn) {
+                    self.signal = Some(Signal::Transfer { to });
+                }
                 if self.hang_up_after == Some(turn) {
                     return Some(CallEnd::AgentHungUp);
                 }
@@ -400,7 +239,7 @@ impl CallState {
         None
     }
 
-    fn on_stt(&mut self, event: Option<SttEvent>, session: &mut StreamSession) {
+    fn on_stt<L: CallLeg>(&mut self, event: Option<SttEvent>, leg: &mut L) {
         match event {
             Some(SttEvent::Final(text)) => {
                 self.segments_pending = self.segments_pending.saturating_sub(1);
@@ -415,7 +254,7 @@ impl CallState {
                     }
                     self.turn_text.push_str(text);
                     let hint = turn_hint(&self.turn_text);
-                    let _ = session.handle_input(Input::TurnHint(hint), now());
+                    let _ = leg.handle_input(Input::TurnHint(hint), now());
                 }
                 self.timing.stt_final = Some(now());
                 self.maybe_respond();
@@ -488,10 +327,10 @@ impl CallState {
         self.speaker = Some(Speaker::new(turn, reply));
     }
 
-    fn on_reply_part(
+    fn on_reply_part<L: CallLeg>(
         &mut self,
         part: Option<Result<ReplyPart, crate::backend::BackendError>>,
-        session: &mut StreamSession,
+        leg: &mut L,
     ) {
         let Some(speaker) = &mut self.speaker else {
             return;
@@ -514,13 +353,13 @@ impl CallState {
             }
             None => speaker.reply = None,
         }
-        self.end_turn_if_finished(session);
+        self.end_turn_if_finished(leg);
     }
 
-    fn on_tts_chunk(
+    fn on_tts_chunk<L: CallLeg>(
         &mut self,
         chunk: Option<Result<dialtone_media::Pcm, crate::backend::BackendError>>,
-        session: &mut StreamSession,
+        leg: &mut L,
     ) {
         let Some(speaker) = &mut self.speaker else {
             return;
@@ -539,7 +378,7 @@ impl CallState {
                     pcm: pcm.samples(),
                     mark: Some(mark),
                 };
-                if let Err(e) = session.handle_input(input, now()) {
+                if let Err(e) = leg.handle_input(input, now()) {
                     debug!(error = %e, "agent audio not taken");
                 }
             }
@@ -553,15 +392,15 @@ impl CallState {
                 self.take_actions(due);
             }
         }
-        self.end_turn_if_finished(session);
+        self.end_turn_if_finished(leg);
     }
 
-    fn end_turn_if_finished(&mut self, session: &mut StreamSession) {
+    fn end_turn_if_finished<L: CallLeg>(&mut self, leg: &mut L) {
         self.pump_tts();
         if let Some(speaker) = &self.speaker
             && speaker.finished()
         {
-            let _ = session.handle_input(Input::AgentTurnEnd(speaker.turn), now());
+            let _ = leg.handle_input(Input::AgentTurnEnd(speaker.turn), now());
         }
     }
 
@@ -578,8 +417,13 @@ impl CallState {
     fn take_actions(&mut self, actions: Vec<Action>) {
         for action in actions {
             debug!(?action, "dialogue action");
-            if matches!(action, Action::EndCall) {
-                self.hang_up_after = self.speaker.as_ref().map(|s| s.turn);
+            let turn = self.speaker.as_ref().map(|s| s.turn);
+            match &action {
+                Action::EndCall => self.hang_up_after = turn,
+                Action::Transfer { to, .. } => {
+                    self.transfer_after = turn.map(|t| (t, to.clone()));
+                }
+                _ => {}
             }
             self.report.actions.push(action);
         }

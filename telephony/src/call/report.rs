@@ -50,6 +50,14 @@ pub enum CallEnd {
     NoAgent,
     /// A backend could not start.
     BackendUnavailable,
+    /// The caller hung up (SIP BYE).
+    CallerHungUp,
+    /// No media from the caller for longer than the media timeout.
+    MediaTimeout,
+    /// The caller was transferred elsewhere (SIP REFER accepted).
+    Transferred,
+    /// The process is shutting down.
+    Shutdown,
 }
 
 /// What happened on a call.

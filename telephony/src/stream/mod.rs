@@ -13,6 +13,7 @@
 //! with [`StreamSession::handle_input`]; call [`StreamSession::handle_timeout`] at each deadline; after
 //! any of these, drain [`StreamSession::poll_output`] until it returns [`StreamOutput::Timeout`].
 
+mod leg;
 mod marks;
 mod messages;
 mod session;
@@ -29,6 +30,7 @@ use dialtone_media::call_media::MediaError;
 use dialtone_media::codec::Codec;
 use dialtone_media::{MediaEvent, MediaTime, PcmSlice, TurnId};
 
+pub use leg::{StreamLeg, WsTransport};
 pub use session::StreamSession;
 
 /// Which carrier's dialect a stream speaks: the events are the same, the field names differ.

@@ -465,30 +465,44 @@ impl StreamSession {
 
     /// The next thing to do. Call until it returns [`StreamOutput::Timeout`].
     pub fn poll_output(&mut self) -> StreamOutput<'_> {
+        self.poll_tagged(false).0
+    }
+
+    /// [`Self::poll_output`], and whether the output is a frame of agent audio. `quiet` skips the
+    /// events a call loop has no use for (`Connected`, `Heard`).
+    pub(super) fn poll_tagged(&mut self, quiet: bool) -> (StreamOutput<'_>, bool) {
         let Self {
             media,
             ctl,
             next_tick,
             ..
         } = self;
-        if let Some(queued) = ctl.queue.pop_front() {
-            return ctl.render(queued);
+        while let Some(queued) = ctl.queue.pop_front() {
+            if quiet
+                && matches!(
+                    queued,
+                    Queued::Event(StreamEvent::Connected | StreamEvent::Heard { .. })
+                )
+            {
+                continue;
+            }
+            return (ctl.render(queued), false);
         }
         let Some(media) = media.as_mut() else {
-            return StreamOutput::Timeout(None);
+            return (StreamOutput::Timeout(None), false);
         };
         match media.poll_output() {
-            Output::ToStt(pcm) => StreamOutput::ToStt(pcm),
+            Output::ToStt(pcm) => (StreamOutput::ToStt(pcm), false),
             Output::ToCaller(frame) => {
                 ctl.wire.media(frame.payload(), &mut ctl.out);
                 ctl.stats.media_out += 1;
                 trace!(sequence = frame.sequence, "agent media");
                 ctl.release_marks();
-                StreamOutput::Send(&ctl.out)
+                (StreamOutput::Send(&ctl.out), true)
             }
             Output::Event(event) => {
                 ctl.on_media_event(event);
-                StreamOutput::Event(StreamEvent::Media(event))
+                (StreamOutput::Event(StreamEvent::Media(event)), false)
             }
             Output::Timeout(at) => {
                 *next_tick = Some(at);
@@ -496,9 +510,9 @@ impl StreamSession {
                 if ctl.release_marks() > 0
                     && let Some(queued) = ctl.queue.pop_front()
                 {
-                    return ctl.render(queued);
+                    return (ctl.render(queued), false);
                 }
-                StreamOutput::Timeout(Some(at))
+                (StreamOutput::Timeout(Some(at)), false)
             }
         }
     }
