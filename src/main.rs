@@ -19,7 +19,7 @@ struct Cli {
 enum Command {
     /// Answer calls: carrier media streams (Twilio, Telnyx) and the TwiML webhook, with the embedded
     /// speech engines and the built-in receptionist.
-    Serve(cli::serve::ServeArgs),
+    Serve(Box<cli::serve::ServeArgs>),
     /// A softphone over the carrier WebSocket protocol: say something to an agent and hear the answer.
     Call(cli::call::CallArgs),
     /// Manage the embedded engines' model files.
@@ -47,7 +47,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     match cli.command {
-        Command::Serve(args) => runtime.block_on(cli::serve::serve(args)),
+        Command::Serve(args) => runtime.block_on(cli::serve::serve(*args)),
         Command::Call(args) => runtime.block_on(cli::call::run(args)),
         Command::Models { action } => cli::models::run(action),
         Command::Simulate(args) => cli::simulate::run(args),

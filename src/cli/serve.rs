@@ -185,7 +185,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .merge(stream_routes(
             Arc::clone(&deps),
             args.public_url.clone(),
-            Some(report_sink),
+            Some(Arc::clone(&report_sink)),
         ));
     // The REST API v2, its OpenAPI document and reference page.
     let app = app.merge(dialtone_api::http::router(ctx.clone()));
