@@ -81,13 +81,13 @@ pub struct ServeArgs {
     #[arg(long, env = "DIALTONE_SIP", default_value = "0.0.0.0:5060")]
     pub sip: SocketAddr,
     /// Do not start SIP.
-    #[arg(long, env = "DIALTONE_NO_SIP")]
+    #[arg(long, env = "DIALTONE_NO_SIP", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_sip: bool,
     /// SIP configuration: a TOML file with a `[sip]` table (trunks, users, RTP ports, codecs, limits).
     #[arg(long, env = "DIALTONE_SIP_CONFIG")]
     pub sip_config: Option<PathBuf>,
     /// Take SIP calls from anyone, without trunk addresses or digest (tests and development only).
-    #[arg(long, env = "DIALTONE_SIP_ACCEPT_ANY")]
+    #[arg(long, env = "DIALTONE_SIP_ACCEPT_ANY", value_parser = clap::builder::BoolishValueParser::new())]
     pub sip_accept_any: bool,
     /// Most concurrent SIP calls (overrides the file's `max_calls`).
     #[arg(long, env = "DIALTONE_SIP_MAX_CALLS")]
