@@ -33,6 +33,11 @@ enum Command {
     Loadtest(cli::loadtest::LoadtestArgs),
     /// Build an agent spec from a business website and/or instructions, and print it.
     Provision(cli::provision::ProvisionArgs),
+    /// Provision many agents through the API from a customer CSV, safe to rerun.
+    Batch {
+        #[command(subcommand)]
+        action: cli::batch::BatchAction,
+    },
     /// Operator commands on the API store (API keys).
     Admin {
         #[command(subcommand)]
@@ -53,6 +58,7 @@ fn main() -> anyhow::Result<()> {
         Command::Simulate(args) => cli::simulate::run(args),
         Command::Loadtest(args) => runtime.block_on(cli::loadtest::run(args)),
         Command::Provision(args) => runtime.block_on(cli::provision::run(args)),
+        Command::Batch { action } => runtime.block_on(cli::batch::run(action)),
         Command::Admin { action } => runtime.block_on(cli::admin::run(action)),
     }
 }

@@ -65,8 +65,9 @@ pub struct ServeArgs {
     /// another worker (or this one, restarted) takes the job over.
     #[arg(long, env = "DIALTONE_JOB_LEASE_MS", default_value_t = 30_000)]
     pub job_lease_ms: u64,
-    /// Jobs (provisioning, knowledge syncs) run at once by this process.
-    #[arg(long, env = "DIALTONE_JOB_WORKERS", default_value_t = 4)]
+    /// Jobs (provisioning, knowledge syncs) run at once by this process. A job spends nearly all its
+    /// time waiting on a website's politeness gap, not on a core, so this is well above the core count.
+    #[arg(long, env = "DIALTONE_JOB_WORKERS", default_value_t = 16)]
     pub job_workers: usize,
     /// Seconds between re-reads of each agent's website for knowledge changes.
     #[arg(long, env = "DIALTONE_KB_MONITOR_SECS", default_value_t = 24 * 3600)]

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use url::{Host, Url};
 
 use super::ssrf::{AddressPolicy, GuardedResolver, ResolveError};
+use super::url::origin_key;
 use crate::error::{ProvisionError, ProvisionErrorCode};
 
 /// What one request gave.
@@ -98,7 +99,9 @@ impl FetchError {
     }
 }
 
-/// Spaces requests to one host: each waits for the host's previous slot plus the gap.
+/// Spaces requests to one site: each waits for the site's previous slot plus the gap. Sites are keyed by
+/// origin (scheme, host and port), the unit robots.txt governs (RFC 9309), so sites sharing a host name
+/// on different ports each get their own gap.
 #[derive(Debug)]
 struct Politeness {
     gap: Duration,
@@ -199,9 +202,9 @@ impl Fetcher {
         })
     }
 
-    /// Lets a host ask for more time between requests (robots.txt Crawl-delay).
-    pub fn raise_gap(&self, host: &str, gap: Duration) {
-        self.politeness.raise_gap(host, gap);
+    /// Lets a site ask for more time between requests (robots.txt Crawl-delay).
+    pub fn raise_gap(&self, url: &Url, gap: Duration) {
+        self.politeness.raise_gap(&origin_key(url), gap);
     }
 
     /// Whether the URL's host is an IP literal that the policy refuses. Names are checked by the
@@ -226,7 +229,7 @@ impl Fetcher {
             tracing::debug!(%url, "fetch refused: blocked address");
             return Err(FetchError::Blocked { host });
         }
-        self.politeness.wait(&host).await;
+        self.politeness.wait(&origin_key(url)).await;
         tracing::debug!(%url, "fetch");
         let mut response = self
             .client

@@ -271,9 +271,9 @@ impl Session {
         let entry = match fetch.await {
             Ok(fetched) => {
                 let robots = Robots::parse(&String::from_utf8_lossy(&fetched.body), ROBOTS_TOKEN);
-                if let (Some(delay), Some(host)) = (robots.crawl_delay(), url.host_str()) {
+                if let Some(delay) = robots.crawl_delay() {
                     self.fetcher
-                        .raise_gap(host, delay.min(self.config.max_crawl_delay));
+                        .raise_gap(url, delay.min(self.config.max_crawl_delay));
                 }
                 Ok(Arc::new(robots))
             }
