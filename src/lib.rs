@@ -5,5 +5,6 @@
 
 pub mod defaults;
 pub mod loadtest;
+pub mod mcp;
 pub mod sim;
 pub mod softphone;
