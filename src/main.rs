@@ -33,6 +33,8 @@ enum Command {
     Loadtest(cli::loadtest::LoadtestArgs),
     /// Build an agent spec from a business website and/or instructions, and print it.
     Provision(cli::provision::ProvisionArgs),
+    /// The MCP server over stdio: Dialtone's API as tools for Claude Code and other MCP clients.
+    Mcp(cli::mcp::McpArgs),
     /// Operator commands on the API store (API keys).
     Admin {
         #[command(subcommand)]
@@ -54,5 +56,6 @@ fn main() -> anyhow::Result<()> {
         Command::Loadtest(args) => runtime.block_on(cli::loadtest::run(args)),
         Command::Provision(args) => runtime.block_on(cli::provision::run(args)),
         Command::Admin { action } => runtime.block_on(cli::admin::run(action)),
+        Command::Mcp(args) => runtime.block_on(cli::mcp::run(args)),
     }
 }
