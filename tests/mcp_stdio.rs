@@ -178,10 +178,11 @@ async fn an_mcp_client_provisions_and_reads_agents_over_stdio() {
             "{field}: {provision}"
         );
     }
-    assert_eq!(
-        tools.iter().find(|t| t["name"] == "get_agent").unwrap()["annotations"]["readOnlyHint"],
-        true
-    );
+    let annotations =
+        |name: &str| tools.iter().find(|t| t["name"] == name).unwrap()["annotations"].clone();
+    assert_eq!(annotations("get_agent")["readOnlyHint"], true);
+    assert_eq!(annotations("update_agent")["destructiveHint"], true);
+    assert_eq!(annotations("provision_agent")["readOnlyHint"], false);
 
     // list_templates: the API's page, data and meta.
     let templates = mcp.call("list_templates", json!({})).await;
@@ -281,6 +282,13 @@ async fn an_mcp_client_provisions_and_reads_agents_over_stdio() {
     );
     let dots = mcp.call("get_agent", json!({"agent_id": ".."})).await;
     assert_eq!(failed(&dots)["code"], "VALIDATION_ERROR");
+    let bad_key = mcp
+        .call(
+            "sync_knowledge_base",
+            json!({"agent_id": agent_id, "idempotency_key": "line\nbreak"}),
+        )
+        .await;
+    assert_eq!(failed(&bad_key)["code"], "VALIDATION_ERROR");
 
     // An unknown tool is a protocol error, not a tool result.
     let unknown = mcp

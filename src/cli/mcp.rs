@@ -37,6 +37,9 @@ pub async fn run(args: McpArgs) -> anyhow::Result<()> {
     if key.is_empty() {
         anyhow::bail!("--api-key (or DIALTONE_API_KEY) must not be empty");
     }
+    if axum::http::HeaderValue::from_str(key).is_err() {
+        anyhow::bail!("--api-key (or DIALTONE_API_KEY) must be printable ASCII");
+    }
     let base = parse_base_url(&args.api_url).map_err(anyhow::Error::msg)?;
     let client = ApiClient::http(base).map_err(anyhow::Error::msg)?;
     // scout_research crawls from this machine, with the allow-list `dialtone provision` uses.

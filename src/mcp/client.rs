@@ -151,6 +151,13 @@ impl ApiClient {
 
     /// Sends `request` with `token` as the bearer; the answer's JSON on success.
     pub async fn send(&self, request: &ApiRequest, token: &str) -> Result<Value, ToolError> {
+        if let Some(key) = &request.idempotency_key
+            && HeaderValue::from_str(key).is_err()
+        {
+            return Err(ToolError::InvalidArguments(
+                "idempotency_key must be printable ASCII".into(),
+            ));
+        }
         let (status, body) = match self {
             ApiClient::Http { http, base } => send_http(http, base, request, token).await?,
             ApiClient::InProcess(router) => send_in_process(router, request, token).await?,

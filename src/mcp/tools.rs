@@ -30,14 +30,50 @@ pub enum Action {
     Scout(ScoutResearch),
 }
 
-/// How a tool touches the world, for the client's annotations.
+/// How a tool touches the world: the hints of its MCP annotations.
 #[derive(Clone, Copy, Debug)]
-enum Effect {
-    /// Reads only.
-    Read,
-    /// Creates or changes something; safe to retry with the same idempotency key.
-    Write,
+struct Effect {
+    /// Changes nothing.
+    read_only: bool,
+    /// May overwrite what is there (rather than only add).
+    destructive: bool,
+    /// Calling it again with the same arguments changes nothing more.
+    idempotent: bool,
+    /// Reaches outside Dialtone: websites, phone numbers, webhook receivers.
+    open_world: bool,
 }
+
+/// Reads Dialtone's own data.
+const READ: Effect = Effect {
+    read_only: true,
+    destructive: false,
+    idempotent: true,
+    open_world: false,
+};
+/// Adds something inside Dialtone.
+const ADD: Effect = Effect {
+    read_only: false,
+    destructive: false,
+    idempotent: false,
+    open_world: false,
+};
+/// Adds something and reaches outside (a crawl, a phone call, deliveries to a URL).
+const ADD_OUTSIDE: Effect = Effect {
+    open_world: true,
+    ..ADD
+};
+/// Overwrites fields with the values given.
+const OVERWRITE: Effect = Effect {
+    read_only: false,
+    destructive: true,
+    idempotent: true,
+    open_world: false,
+};
+/// Reads the open web and changes nothing.
+const READ_OUTSIDE: Effect = Effect {
+    open_world: true,
+    ..READ
+};
 
 /// One entry of the catalogue.
 struct Spec {
@@ -64,79 +100,79 @@ const fn spec<T: JsonSchema + 'static>(
 const SPECS: [Spec; 16] = [
     spec::<ProvisionAgent>(
         "provision_agent",
-        Effect::Write,
+        ADD_OUTSIDE,
         "Provision a voice agent from a business website (and/or instructions): Dialtone reads the \
          site, builds the system prompt and knowledge base, and binds the phone number. Returns at once \
          with an operation_id (POST /v2/agents); poll get_operation until status is active or failed.",
     ),
     spec::<AgentId>(
         "get_agent",
-        Effect::Read,
+        READ,
         "Get one agent: status, phone number, greeting, system prompt, voice, facts and knowledge-base \
          version (GET /v2/agents/{id}).",
     ),
     spec::<ListAgents>(
         "list_agents",
-        Effect::Read,
+        READ,
         "List agents, newest first, filtered by status or vertical; page with cursor \
          (GET /v2/agents). meta.total counts every match.",
     ),
     spec::<UpdateAgent>(
         "update_agent",
-        Effect::Write,
+        OVERWRITE,
         "Change an agent's name, greeting, system prompt, voice, phone number or vertical; absent \
          fields stay as they are (PATCH /v2/agents/{id}).",
     ),
     spec::<CallId>(
         "get_call_transcript",
-        Effect::Read,
+        READ,
         "Get a call's turn-by-turn transcript (GET /v2/calls/{id}/transcript); completed is false \
          while the call is still going.",
     ),
     spec::<ListCalls>(
         "list_calls",
-        Effect::Read,
+        READ,
         "List calls, newest first, filtered by agent, time range or disposition; page with cursor \
          (GET /v2/calls).",
     ),
     spec::<CallId>(
         "get_extractions",
-        Effect::Read,
+        READ,
         "Get the structured data extracted from a call: intent, entities, slots, with confidences \
          (GET /v2/calls/{id}/extractions).",
     ),
     spec::<SyncKnowledgeBase>(
         "sync_knowledge_base",
-        Effect::Write,
+        ADD_OUTSIDE,
         "Re-read an agent's website and build a new knowledge-base version if it changed \
          (POST /v2/agents/{id}/kb/sync). Returns an operation_id to poll with get_operation.",
     ),
     spec::<ProposeKbUpdate>(
         "propose_kb_update",
-        Effect::Write,
+        ADD,
         "Propose a change to an agent's knowledge base (add, replace or remove a chunk) with the \
          reason for it, for a person to approve (POST /v2/agents/{id}/kb/proposals).",
     ),
     spec::<NoArguments>(
         "list_webhooks",
-        Effect::Read,
+        READ,
         "List the webhook subscriptions, without their secrets (GET /v2/webhooks).",
     ),
     spec::<CreateWebhook>(
         "create_webhook",
-        Effect::Write,
+        ADD_OUTSIDE,
         "Subscribe a URL to events (agent.activated, call.completed, kb.synced, ... or *), for one \
          agent or all (POST /v2/webhooks). The answer holds the signing secret, shown once.",
     ),
     spec::<OperationId>(
         "get_operation",
-        Effect::Read,
+        READ,
         "Get an async operation (provisioning, knowledge sync): status pending, processing, active or \
          failed, stage, progress, and the agent and phone number when done (GET /v2/operations/{id}).",
     ),
     spec::<ScoutResearch>(
         "scout_research",
-        Effect::Read,
+        READ_OUTSIDE,
         "Research a business website before provisioning, without creating anything: crawls the site \
          and returns what it states (name, phones, address, hours, services, staff, payment), the \
          template it fits, facts the template needs that the site does not state, low-confidence \
@@ -145,19 +181,19 @@ const SPECS: [Spec; 16] = [
     ),
     spec::<NoArguments>(
         "list_templates",
-        Effect::Read,
+        READ,
         "List the vertical templates (dental_receptionist, ...) with their verticals, goals, required \
          facts, tone, greeting and voice (GET /v2/templates).",
     ),
     spec::<CreateTask>(
         "create_task",
-        Effect::Write,
+        ADD_OUTSIDE,
         "Have an agent call a phone number and get a task done; the transcript, summary and answers \
          are in the task when it completes (POST /v2/tasks). Poll get_task or subscribe to task.updated.",
     ),
     spec::<TaskId>(
         "get_task",
-        Effect::Read,
+        READ,
         "Get an outbound task: status (pending, accepted, in_progress, completed, cancelled, failed) \
          and, when done, result_data with transcript, summary, outcome and answers (GET /v2/tasks/{id}).",
     ),
@@ -174,17 +210,12 @@ pub fn find(name: &str) -> Option<Tool> {
 }
 
 fn tool(spec: &Spec) -> Tool {
-    let annotations = match spec.effect {
-        Effect::Read => ToolAnnotations::new()
-            .read_only(true)
-            .destructive(false)
-            .idempotent(true),
-        Effect::Write => ToolAnnotations::new()
-            .read_only(false)
-            .destructive(false)
-            .idempotent(false),
-    }
-    .open_world(true);
+    let e = spec.effect;
+    let annotations = ToolAnnotations::new()
+        .read_only(e.read_only)
+        .destructive(e.destructive)
+        .idempotent(e.idempotent)
+        .open_world(e.open_world);
     Tool::new(spec.name, spec.description, (spec.schema)()).with_annotations(annotations)
 }
 
@@ -340,6 +371,26 @@ mod tests {
             Some(json!({"action": "add", "text": "We open at 8.", "reason": "callers ask"}))
         );
         assert_eq!(r.idempotency_key.as_deref(), Some("k"));
+        let Some(Ok(Action::Api(r))) = route(
+            "create_task",
+            Some(
+                json!({"phone_number": "+18435551234", "task": "Ask for Saturday hours",
+                "metadata": {"ref": 7}}),
+            ),
+        ) else {
+            panic!("create_task routes to the API");
+        };
+        assert_eq!(
+            (r.method, r.segments),
+            (Method::POST, vec!["tasks".to_owned()])
+        );
+        assert_eq!(
+            r.body,
+            Some(
+                json!({"phone_number": "+18435551234", "task": "Ask for Saturday hours",
+                "metadata": {"ref": 7}})
+            )
+        );
         assert!(matches!(
             route("get_agent", Some(json!({"agent_id": 7}))),
             Some(Err(ToolError::InvalidArguments(_)))
