@@ -135,10 +135,10 @@ async fn mcp_over_http_needs_a_key_and_uses_its_scopes() {
     )
     .await;
     assert_eq!(missing["result"]["isError"], true, "{missing}");
-    assert_eq!(
-        missing["result"]["structuredContent"]["error"]["code"],
-        "NOT_FOUND"
-    );
+    let error = &missing["result"]["structuredContent"]["error"];
+    assert_eq!(error["code"], "NOT_FOUND");
+    // The resource is missing, not the route.
+    assert_eq!(error["message"], "agent not found", "{error}");
 
     let (_, forbidden) = post(
         &http,

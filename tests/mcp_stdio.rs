@@ -3,8 +3,8 @@
 //! `dialtone mcp --api-url ... --api-key ...` and exchanges JSON-RPC lines with it as an MCP client
 //! does: initialize, notifications/initialized, tools/list, then tools/call of list_templates,
 //! provision_agent and get_operation (polled until the agent is active), get_agent of that agent and of
-//! a missing one (the API's NOT_FOUND mapped into a tool error), bad arguments, an unknown tool, and
-//! scout_research against a fixture website served on loopback.
+//! a missing one (the API's NOT_FOUND mapped into a tool error), bad arguments, an unknown tool,
+//! scout_research against a fixture website served on loopback, and an API that cannot be reached.
 
 #![allow(clippy::unwrap_used)]
 
@@ -256,10 +256,8 @@ async fn an_mcp_client_provisions_and_reads_agents_over_stdio() {
     let error = failed(&missing);
     assert_eq!(error["code"], "NOT_FOUND");
     assert_eq!(error["retryable"], false);
-    assert!(
-        error["message"].as_str().unwrap().contains("not found"),
-        "{error}"
-    );
+    // The resource is missing, not the route.
+    assert_eq!(error["message"], "agent not found", "{error}");
 
     // The API's validation, mapped the same way (a bad E.164 number).
     let bad_number = mcp
@@ -334,6 +332,27 @@ async fn an_mcp_client_provisions_and_reads_agents_over_stdio() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "{status}");
+
+    // An API that cannot be reached: a retryable UNAVAILABLE, and the server keeps answering.
+    let mut down = Client::spawn("http://127.0.0.1:9", &key, &data.join("mcp-down.log"));
+    down.request(
+        "initialize",
+        json!({"protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "mcp-stdio-test", "version": "1.0"}}),
+    )
+    .await;
+    down.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .await;
+    let unreachable = down.call("get_agent", json!({"agent_id": agent_id})).await;
+    let error = failed(&unreachable);
+    assert_eq!(error["code"], "UNAVAILABLE", "{unreachable}");
+    assert_eq!(error["retryable"], true);
+    let list = down.request("tools/list", json!({})).await;
+    assert_eq!(
+        list["result"]["tools"].as_array().unwrap().len(),
+        TOOLS.len()
+    );
+
     server.stop().await;
     let _ = std::fs::remove_dir_all(&data);
 }
