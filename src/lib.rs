@@ -6,5 +6,6 @@
 pub mod batch;
 pub mod defaults;
 pub mod loadtest;
+pub mod mcp;
 pub mod sim;
 pub mod softphone;

@@ -38,6 +38,8 @@ enum Command {
         #[command(subcommand)]
         action: cli::batch::BatchAction,
     },
+    /// The MCP server over stdio: Dialtone's API as tools for Claude Code and other MCP clients.
+    Mcp(cli::mcp::McpArgs),
     /// Operator commands on the API store (API keys).
     Admin {
         #[command(subcommand)]
@@ -60,5 +62,6 @@ fn main() -> anyhow::Result<()> {
         Command::Provision(args) => runtime.block_on(cli::provision::run(args)),
         Command::Batch { action } => runtime.block_on(cli::batch::run(action)),
         Command::Admin { action } => runtime.block_on(cli::admin::run(action)),
+        Command::Mcp(args) => runtime.block_on(cli::mcp::run(args)),
     }
 }

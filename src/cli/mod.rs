@@ -4,6 +4,7 @@ pub mod admin;
 pub mod batch;
 pub mod call;
 pub mod loadtest;
+pub mod mcp;
 pub mod models;
 pub mod provision;
 pub mod serve;

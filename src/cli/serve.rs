@@ -188,8 +188,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.public_url.clone(),
             Some(Arc::clone(&report_sink)),
         ));
-    // The REST API v2, its OpenAPI document and reference page.
-    let app = app.merge(dialtone_api::http::router(ctx.clone()));
+    // The REST API v2, its OpenAPI document and reference page; and MCP at /mcp, whose tools call that
+    // same router (one rate-limit budget per token).
+    let api = dialtone_api::http::router(ctx.clone());
+    let app = app
+        .merge(api.clone())
+        .merge(dialtone::mcp::http::routes(ctx.clone(), api));
     let listener = tokio::net::TcpListener::bind(args.http)
         .await
         .with_context(|| format!("cannot listen on {}", args.http))?;
@@ -200,6 +204,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!(
         "  Twilio voice webhook: POST http://{addr}/twilio/voice (set DIALTONE_PUBLIC_URL behind a tunnel)"
     );
+    println!("  MCP: http://{addr}/mcp (streamable HTTP, Authorization: Bearer <API key>)");
     println!(
         "  try it: dialtone call --url ws://{addr}/streams/twilio --say \"What time do you open on Saturday?\""
     );
