@@ -8,11 +8,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/serve.rs"]
+mod serve;
 #[path = "../provisioning/tests/support/site_server.rs"]
 mod site_server;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Bytes;
@@ -23,9 +24,9 @@ use dialtone_api::store::{
 };
 use dialtone_api::webhooks::{DEFAULT_TOLERANCE, verify_signature};
 use serde_json::{Value, json};
+use serve::{Server, temp_dir};
 use site_server::SiteServer;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::sync::mpsc;
 
 const NUMBER: &str = "+15035550100";
@@ -33,16 +34,6 @@ const NUMBER: &str = "+15035550100";
 const LEASE_MS: &str = "2000";
 const DEADLINE: Duration = Duration::from_secs(90);
 const POLL: Duration = Duration::from_millis(50);
-
-fn temp_dir(what: &str) -> PathBuf {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!("dialtone-{what}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -73,52 +64,18 @@ fn stalling_site() -> PathBuf {
     dir
 }
 
-/// Starts `dialtone serve` on `data` and waits until it listens. Speech providers are the OpenAI ones
-/// pointed at a closed port: nothing loads, and no call is made in this test.
-async fn start_server(data: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dialtone"))
-        .args([
-            "serve",
-            "--http",
-            "127.0.0.1:0",
-            "--stt",
-            "openai",
-            "--tts",
-            "openai",
-        ])
-        .args(["--vad", "webrtc", "--agents"])
-        .arg(data.join("no-agents"))
-        .arg("--data-dir")
-        .arg(data)
-        .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
-        .env("DIALTONE_CRAWL_ALLOW", "127.0.0.0/8")
-        .env("DIALTONE_JOB_LEASE_MS", LEASE_MS)
-        .env("DIALTONE_NO_SIP", "1")
-        .env("RUST_LOG", "warn,dialtone=info")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let ready = async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.starts_with("Dialtone is answering calls on") {
-                return;
-            }
-        }
-        panic!("the server exited before listening");
-    };
-    tokio::time::timeout(DEADLINE, ready).await.unwrap();
-    // Keep reading so the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    child
+/// Starts `dialtone serve` on `data` with a short job lease and waits until it listens.
+async fn start_server(data: &Path) -> Child {
+    let server = Server::start_with(
+        data,
+        &[],
+        &[
+            ("DIALTONE_CRAWL_ALLOW", "127.0.0.0/8"),
+            ("DIALTONE_JOB_LEASE_MS", LEASE_MS),
+        ],
+    )
+    .await;
+    server.child
 }
 
 /// Polls `check` until it returns something, failing after the deadline.
@@ -170,7 +127,6 @@ async fn receiver() -> (String, mpsc::UnboundedReceiver<(HeaderMap, Bytes)>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_cut_short_by_a_kill_completes_after_a_restart() {
     let data = temp_dir("resume-data");
-    let server_log = data.join("server.log");
     let site_dir = stalling_site();
     let site = SiteServer::start(&site_dir).await.unwrap();
     let (hook_url, mut deliveries) = receiver().await;
@@ -224,7 +180,7 @@ async fn a_job_cut_short_by_a_kill_completes_after_a_restart() {
     tx.commit().await.unwrap();
 
     // The first server takes the job and is killed while the crawl waits on the team page.
-    let mut first = start_server(&data, &server_log).await;
+    let mut first = start_server(&data).await;
     poll("the crawl to reach the stalled page", || async {
         (site.count("/team/") > 0).then_some(())
     })
@@ -249,7 +205,7 @@ async fn a_job_cut_short_by_a_kill_completes_after_a_restart() {
     );
 
     // A new server on the same data directory takes it over once the lease has run out.
-    let mut second = start_server(&data, &server_log).await;
+    let mut second = start_server(&data).await;
     let done = poll("the job to complete", || async {
         let op = store.operation(&tenant, &op.id).await.unwrap();
         matches!(op.status, OperationStatus::Active | OperationStatus::Failed).then_some(op)

@@ -9,34 +9,26 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/serve.rs"]
+mod serve;
 #[path = "../provisioning/tests/support/site_server.rs"]
 mod site_server;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::process::Output;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use serve::{Server, create_tenant_key, temp_dir};
 use site_server::SiteServer;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 const CUSTOMERS: usize = 100;
 /// Rows the interrupted first run covers. `DIALTONE_BATCH_INTERRUPT_AT=0` skips that run, so the full run
 /// starts from nothing: how the wall time in the closing notes was measured.
 const INTERRUPT_AT: usize = 40;
 const DEADLINE: Duration = Duration::from_secs(120);
-
-fn temp_dir(what: &str) -> PathBuf {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!("dialtone-{what}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// A small dental practice's site: structured data on the home page, services and team pages.
 fn write_site(dir: &Path, i: usize) {
@@ -193,61 +185,17 @@ impl Customers {
 }
 
 /// `dialtone serve` on its own data directory, with an API key of a fresh tenant.
-async fn start_server(data: &Path) -> (Child, String, String) {
-    let created = std::process::Command::new(env!("CARGO_BIN_EXE_dialtone"))
-        .args(["admin", "create-key", "--tenant", "batch", "--data-dir"])
-        .arg(data)
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "{created:?}");
-    let key = String::from_utf8(created.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_owned();
-    let log = std::fs::File::create(data.join("server.log")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dialtone"))
-        .args([
-            "serve",
-            "--http",
-            "127.0.0.1:0",
-            "--stt",
-            "openai",
-            "--tts",
-            "openai",
-        ])
-        .args(["--vad", "webrtc", "--agents"])
-        .arg(data.join("no-agents"))
-        .arg("--data-dir")
-        .arg(data)
-        // Three runs send 240 provisioning requests within a minute or so; the guide's pacing (5 in
-        // flight) is what this test is about, not the default per-minute budget.
-        .args(["--write-rate-per-minute", "1000"])
-        .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
-        .env("DIALTONE_CRAWL_ALLOW", "127.0.0.0/8")
-        .env("DIALTONE_NO_SIP", "1")
-        .env("RUST_LOG", "warn,dialtone=info")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let ready = async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(url) = line.strip_prefix("Dialtone is answering calls on ") {
-                return url.trim().to_owned();
-            }
-        }
-        panic!("the server exited before listening");
-    };
-    let url = tokio::time::timeout(DEADLINE, ready).await.unwrap();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, url, key)
+async fn start_server(data: &Path) -> (Server, String) {
+    let key = create_tenant_key(data, "batch", "*");
+    // Three runs send 240 provisioning requests within a minute or so; the guide's pacing (5 in flight)
+    // is what this test is about, not the default per-minute budget.
+    let server = Server::start_with(
+        data,
+        &["--write-rate-per-minute", "1000"],
+        &[("DIALTONE_CRAWL_ALLOW", "127.0.0.0/8")],
+    )
+    .await;
+    (server, key)
 }
 
 /// Runs `dialtone batch provision` on `csv`; returns its exit code, its JSON results and its stderr.
@@ -338,7 +286,8 @@ async fn totals(api: &str, key: &str) -> (u64, u64) {
 async fn a_hundred_customers_provision_once_across_an_interrupted_run_and_reruns() {
     let data = temp_dir("batch-data");
     let customers = Customers::serve().await;
-    let (mut server, api, key) = start_server(&data).await;
+    let (server, key) = start_server(&data).await;
+    let api = server.url.clone();
     let failures = customers.root.join("failed-agents.json");
 
     // A first run that covers only the first rows, like a script killed midway.
@@ -505,7 +454,7 @@ async fn a_hundred_customers_provision_once_across_an_interrupted_run_and_reruns
         wall.as_secs_f64(),
         CUSTOMERS - interrupt_at
     );
-    server.kill().await.unwrap();
+    server.stop().await;
     let _ = std::fs::remove_dir_all(&data);
     let _ = std::fs::remove_dir_all(&customers.root);
 }

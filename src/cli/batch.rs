@@ -25,16 +25,9 @@ pub enum BatchAction {
 pub struct ProvisionArgs {
     /// The customer list.
     pub csv: PathBuf,
-    /// The Dialtone API.
-    #[arg(
-        long,
-        env = "DIALTONE_API_URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    pub api_url: String,
-    /// An API key or access token with agents:write and agents:read.
-    #[arg(long, env = "DIALTONE_API_KEY", hide_env_values = true)]
-    pub api_key: String,
+    /// The API to provision through; the key needs agents:write.
+    #[command(flatten)]
+    pub api: super::api_access::ApiAccess,
     /// Template for rows without one (`dental_receptionist`, `salon_spa`, ...); the API picks one from
     /// each site when absent.
     #[arg(long)]
@@ -85,7 +78,7 @@ pub async fn run(action: BatchAction) -> anyhow::Result<()> {
         max_poll: secs("--max-poll-secs", args.max_poll_secs)?,
         agent_timeout: secs("--timeout-secs", args.timeout_secs)?,
     };
-    let api = ApiClient::new(&args.api_url, &args.api_key)?;
+    let api = ApiClient::new(&args.api.api_url, &args.api.api_key)?;
     eprintln!("Provisioning {} agents...", customers.len());
     let progress = Bar::new(customers.len());
     let report = run_batch(&api, &customers, &config, &progress).await;

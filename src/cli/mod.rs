@@ -1,6 +1,7 @@
 //! The subcommands of the `dialtone` binary.
 
 pub mod admin;
+pub mod api_access;
 pub mod batch;
 pub mod call;
 pub mod loadtest;
