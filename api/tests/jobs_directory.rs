@@ -148,6 +148,7 @@ fn report(agent_id: &str, actions: Vec<Action>, caller_spoke: bool) -> CallRepor
         actions,
         end: CallEnd::CarrierStopped,
         media: None,
+        backend_errors: Default::default(),
     }
 }
 

@@ -73,7 +73,9 @@ where
             actions: Vec::new(),
             end: CallEnd::TransportClosed,
             media: None,
+            backend_errors: Default::default(),
         },
+        live: None,
         vad_stop,
         vad_start,
         continuation: Continuation::default(),
@@ -174,6 +176,9 @@ where
         confirm_vad_frames = confirm_frames,
         "call ended"
     );
+    if let Some(live) = st.live.take() {
+        live.end(&st.report);
+    }
     st.report
 }
 
