@@ -17,4 +17,7 @@ pub mod vad;
 pub mod wav;
 
 pub use audio::{FRAME, MediaTime, Pcm, PcmSlice, SampleRate};
-pub use call_media::{CallMedia, CallMediaConfig, Input, MediaEvent, Output, TurnId};
+pub use call_media::{
+    CallMedia, CallMediaConfig, Input, LATENESS_BOUNDS_MS, LatenessHistogram, MediaEvent, Output,
+    TurnId,
+};
