@@ -145,9 +145,12 @@ impl CallState {
                 return Some(CallEnd::BackendUnavailable);
             }
         }
-        let mut dialogue = backends
-            .dialogue
-            .start(Arc::clone(&agent), start.from.clone());
+        let mut dialogue = match start.mission {
+            Some(mission) => backends.dialogue.start_mission(Arc::clone(&agent), mission),
+            None => backends
+                .dialogue
+                .start(Arc::clone(&agent), start.from.clone()),
+        };
         let greeting = dialogue.greeting();
         self.dialogue = Some(dialogue);
         self.agent = Some(agent);

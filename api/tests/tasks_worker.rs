@@ -1,0 +1,269 @@
+//! The mission task worker against a scripted dialer: answering machines retried and then given a
+//! message, refusals failed at once, calls cut at the call timeout, calling hours that hold a call back,
+//! and the `task.updated` event of each step. (The SIP scenarios in the root `tests/sip_mission_*.rs`
+//! dial a real SIPp callee.)
+
+#![allow(clippy::unwrap_used)]
+
+mod jobs_support;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dialtone_api::store::{AgentStatus, NewAgent, NewTask, Task, TaskStatus};
+use dialtone_api::tasks::{
+    CallingHours, DialError, DialRequest, Dialer, TaskConfig, TaskWorker, dialer::DialFuture,
+};
+use dialtone_telephony::call::{CallEnd, CallReport, Role, TranscriptEntry};
+use dialtone_telephony::dialogue::{Action, MissionOutcome, VoicemailPolicy};
+use jobs_support::Harness;
+
+on_both_backends!(
+    answering_machines_are_retried_then_left_a_message,
+    refusals_fail_at_once_and_long_calls_time_out,
+    calls_wait_for_calling_hours,
+);
+
+/// What the scripted callee does on each call.
+#[derive(Debug, Clone)]
+enum Callee {
+    /// A machine answers; the report says whether the agent left a message (it does what the mission
+    /// says).
+    Machine,
+    /// The call never connects.
+    Refuses(DialError),
+    /// The call never ends.
+    Hangs,
+}
+
+#[derive(Debug, Default)]
+struct ScriptedDialer {
+    script: Mutex<VecDeque<Callee>>,
+    dialled: Mutex<Vec<DialRequest>>,
+}
+
+impl ScriptedDialer {
+    fn new(script: impl IntoIterator<Item = Callee>) -> Arc<Self> {
+        Arc::new(Self {
+            script: Mutex::new(script.into_iter().collect()),
+            dialled: Mutex::default(),
+        })
+    }
+
+    fn dialled(&self) -> Vec<DialRequest> {
+        self.dialled.lock().unwrap().clone()
+    }
+}
+
+fn machine_report(policy: VoicemailPolicy) -> CallReport {
+    CallReport {
+        call_id: Some("c1".into()),
+        agent_id: None,
+        from: None,
+        to: None,
+        started_at: None,
+        transcript: vec![TranscriptEntry {
+            role: Role::Caller,
+            text: "You've reached Sam, leave a message after the beep.".into(),
+            interrupted: false,
+        }],
+        turns: Vec::new(),
+        actions: vec![
+            Action::MissionResult {
+                outcome: MissionOutcome::Voicemail,
+                answer: None,
+                message_left: policy == VoicemailPolicy::LeaveMessage,
+            },
+            Action::EndCall,
+        ],
+        end: CallEnd::AgentHungUp,
+        media: None,
+    }
+}
+
+impl Dialer for ScriptedDialer {
+    fn dial(&self, request: DialRequest) -> DialFuture<'_> {
+        let policy = request.mission.on_voicemail;
+        self.dialled.lock().unwrap().push(request);
+        let next = self.script.lock().unwrap().pop_front();
+        Box::pin(async move {
+            match next {
+                Some(Callee::Machine) => Ok(machine_report(policy)),
+                Some(Callee::Refuses(e)) => Err(e),
+                Some(Callee::Hangs) | None => std::future::pending().await,
+            }
+        })
+    }
+}
+
+fn always() -> CallingHours {
+    CallingHours {
+        start_minute: 0,
+        end_minute: 0,
+        ..CallingHours::default()
+    }
+}
+
+async fn setup(h: &Harness, max_attempts: u32) -> Task {
+    let mut tx = h.store.begin().await.unwrap();
+    h.store
+        .create_agent(
+            &mut tx,
+            &h.tenant,
+            NewAgent {
+                status: Some(AgentStatus::Active),
+                ..NewAgent::default()
+            },
+            h.clock.now(),
+        )
+        .await
+        .unwrap();
+    let task = h
+        .store
+        .create_task(
+            &mut tx,
+            &h.tenant,
+            &NewTask {
+                phone_number: "+15035550777".into(),
+                task: "Ask about opening hours".into(),
+                agent_id: None,
+                metadata: None,
+                max_attempts,
+            },
+            h.clock.now(),
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    task
+}
+
+async fn task(h: &Harness, id: &str) -> Task {
+    h.store.task(&h.tenant, id).await.unwrap()
+}
+
+async fn answering_machines_are_retried_then_left_a_message(h: Harness) {
+    let created = setup(&h, 2).await;
+    let dialer = ScriptedDialer::new([Callee::Machine, Callee::Machine]);
+    let config = TaskConfig {
+        hours: always(),
+        retry_backoff: Duration::from_secs(60),
+        ..TaskConfig::default()
+    };
+    let worker = TaskWorker::new(h.ctx.clone(), dialer.clone(), config);
+    assert!(worker.run_one().await.unwrap());
+    let retry = task(&h, &created.id).await;
+    assert_eq!(retry.status, TaskStatus::Pending);
+    assert_eq!(retry.failure_reason.as_deref(), Some("no_answer"));
+    assert_eq!(retry.result_data.as_ref().unwrap()["outcome"], "voicemail");
+    assert_eq!(retry.run_after, h.clock.now() + 60_000);
+    h.clock.advance(60_000);
+    assert!(worker.run_one().await.unwrap());
+    let done = task(&h, &created.id).await;
+    assert_eq!(done.status, TaskStatus::Completed);
+    let result = done.result_data.unwrap();
+    assert_eq!(result["outcome"], "voicemail");
+    assert!(
+        result["summary"]
+            .as_str()
+            .unwrap()
+            .contains("left a short message"),
+        "{result}"
+    );
+    let policies: Vec<VoicemailPolicy> = dialer
+        .dialled()
+        .iter()
+        .map(|r| r.mission.on_voicemail)
+        .collect();
+    assert_eq!(
+        policies,
+        [VoicemailPolicy::HangUp, VoicemailPolicy::LeaveMessage],
+        "only the last attempt leaves a message"
+    );
+    let dialled = dialer.dialled();
+    assert_eq!(dialled[0].to, "+15035550777");
+    assert_eq!(dialled[0].mission.task, "Ask about opening hours");
+    let statuses: Vec<String> = h
+        .events_of("task.updated")
+        .await
+        .iter()
+        .map(|e| e.data["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "accepted",
+            "in_progress",
+            "pending",
+            "accepted",
+            "in_progress",
+            "completed"
+        ]
+    );
+    h.finish().await;
+}
+
+async fn refusals_fail_at_once_and_long_calls_time_out(h: Harness) {
+    let rejected = setup(&h, 3).await;
+    let dialer = ScriptedDialer::new([
+        Callee::Refuses(DialError::Rejected(Some(403))),
+        Callee::Refuses(DialError::Trunk("no route".into())),
+        Callee::Hangs,
+    ]);
+    let config = TaskConfig {
+        hours: always(),
+        call_timeout: Duration::from_millis(200),
+        lease: Duration::from_millis(90),
+        ..TaskConfig::default()
+    };
+    let worker = TaskWorker::new(h.ctx.clone(), dialer.clone(), config);
+    assert!(worker.run_one().await.unwrap());
+    let failed = task(&h, &rejected.id).await;
+    assert_eq!(failed.status, TaskStatus::Failed);
+    assert_eq!(
+        (failed.failure_reason.as_deref(), failed.attempts),
+        (Some("rejected"), 1)
+    );
+
+    let trunk = setup(&h, 3).await;
+    assert!(worker.run_one().await.unwrap());
+    assert_eq!(
+        task(&h, &trunk.id).await.failure_reason.as_deref(),
+        Some("trunk_error")
+    );
+
+    // The call outlives the timeout while its lease is renewed (the lease is shorter than the call).
+    let long = setup(&h, 3).await;
+    assert!(worker.run_one().await.unwrap());
+    let timed_out = task(&h, &long.id).await;
+    assert_eq!(timed_out.status, TaskStatus::Failed);
+    assert_eq!(timed_out.failure_reason.as_deref(), Some("timeout"));
+    h.finish().await;
+}
+
+async fn calls_wait_for_calling_hours(h: Harness) {
+    // T0 is 2023-11-14T22:13:20Z: 14:13 in Portland (+1 503), outside a 06:00-08:00 window.
+    let created = setup(&h, 3).await;
+    let dialer = ScriptedDialer::new([Callee::Machine]);
+    let config = TaskConfig {
+        hours: CallingHours {
+            start_minute: 6 * 60,
+            end_minute: 8 * 60,
+            default_zone: "UTC".into(),
+        },
+        ..TaskConfig::default()
+    };
+    let worker = TaskWorker::new(h.ctx.clone(), dialer.clone(), config);
+    assert!(!worker.run_one().await.unwrap());
+    let waiting = task(&h, &created.id).await;
+    assert_eq!(waiting.status, TaskStatus::Pending);
+    // 06:00 PST on the 15th is 14:00Z.
+    assert_eq!(waiting.run_after, 1_700_056_800_000);
+    assert!(dialer.dialled().is_empty());
+    assert!(h.events_of("task.updated").await.is_empty());
+    h.clock.advance(1_700_056_800_000 - h.clock.now());
+    assert!(worker.run_one().await.unwrap());
+    assert_eq!(dialer.dialled().len(), 1);
+    h.finish().await;
+}
