@@ -11,18 +11,24 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dialtone_api::store::{AgentStatus, NewAgent, NewTask, Task, TaskStatus};
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use dialtone_api::store::{AgentStatus, NewAgent, NewTask, NewWebhook, Task, TaskStatus};
 use dialtone_api::tasks::{
     CallingHours, DialError, DialRequest, Dialer, TaskConfig, TaskWorker, dialer::DialFuture,
 };
+use dialtone_api::webhooks::{DEFAULT_TOLERANCE, WebhookConfig, WebhookWorker, verify_signature};
 use dialtone_telephony::call::{CallEnd, CallReport, Role, TranscriptEntry};
 use dialtone_telephony::dialogue::{Action, MissionOutcome, VoicemailPolicy};
 use jobs_support::Harness;
+use serde_json::Value;
+use tokio::sync::mpsc;
 
 on_both_backends!(
     answering_machines_are_retried_then_left_a_message,
     refusals_fail_at_once_and_long_calls_time_out,
     calls_wait_for_calling_hours,
+    task_webhooks_carry_the_seed_payload_signed,
 );
 
 /// What the scripted callee does on each call.
@@ -265,5 +271,97 @@ async fn calls_wait_for_calling_hours(h: Harness) {
     h.clock.advance(1_700_056_800_000 - h.clock.now());
     assert!(worker.run_one().await.unwrap());
     assert_eq!(dialer.dialled().len(), 1);
+    h.finish().await;
+}
+
+async fn task_webhooks_carry_the_seed_payload_signed(h: Harness) {
+    let (hits_tx, mut hits) = mpsc::unbounded_channel::<(String, Bytes)>();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let hits_tx = hits_tx.clone();
+            async move {
+                let signature = headers
+                    .get("dialtone-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let _ = hits_tx.send((signature, body));
+                "ok"
+            }
+        }),
+    );
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, receiver).await;
+    });
+    let webhook = h
+        .store
+        .create_webhook(
+            &h.tenant,
+            &NewWebhook {
+                url: format!("http://{addr}/hook"),
+                events: vec!["task.updated".into()],
+                agent_id: None,
+            },
+            h.clock.now(),
+        )
+        .await
+        .unwrap();
+    let created = setup(&h, 1).await;
+    let worker = TaskWorker::new(
+        h.ctx.clone(),
+        ScriptedDialer::new([Callee::Machine]),
+        TaskConfig {
+            hours: always(),
+            ..TaskConfig::default()
+        },
+    );
+    assert!(worker.run_one().await.unwrap());
+    let webhooks = WebhookWorker::new(h.ctx.clone(), WebhookConfig::default()).unwrap();
+    assert_eq!(webhooks.deliver_due().await.unwrap(), 3);
+    let mut bodies = Vec::new();
+    while let Ok((signature, body)) = hits.try_recv() {
+        let now =
+            std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(h.clock.now()).unwrap());
+        verify_signature(&webhook.secret, &signature, &body, now, DEFAULT_TOLERANCE)
+            .expect("signed with the webhook's secret");
+        bodies.push(serde_json::from_slice::<Value>(&body).unwrap());
+    }
+    bodies.sort_by_key(|b| b["status"].as_str().map(str::to_owned));
+    let statuses: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["accepted", "completed", "in_progress"]);
+    let done = &bodies[1];
+    for key in [
+        "event",
+        "timestamp",
+        "task_id",
+        "task_number",
+        "status",
+        "task_data",
+        "result_data",
+        "merchant_id",
+        "webhook_id",
+        "event_id",
+        "idempotency_key",
+    ] {
+        assert!(done.get(key).is_some(), "{key} missing from {done}");
+    }
+    assert_eq!(done["event"], "task.updated");
+    assert_eq!(done["task_id"], created.id.as_str());
+    assert_eq!(done["task_number"], 1);
+    assert_eq!(done["merchant_id"], h.tenant.as_str());
+    assert_eq!(done["task_data"]["phone_number"], "+15035550777");
+    assert_eq!(done["result_data"]["outcome"], "voicemail");
+    assert_eq!(bodies[0]["result_data"], Value::Null);
+    assert!(
+        done.get("data").is_none(),
+        "the payload is the body, not wrapped"
+    );
+    server.abort();
     h.finish().await;
 }

@@ -71,14 +71,14 @@ const MONOLOGUE_WORDS: usize = 35;
 /// Turns a callee may spend without answering before the agent gives up politely.
 const MAX_MISSES: u8 = 2;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 enum State {
     /// The question is out; waiting for the answer. `misses` turns went by without one.
     Asking { misses: u8 },
     /// The answer was read back; waiting for yes or no.
     Confirming { answer: String },
-    /// Goodbye said.
-    Done,
+    /// Goodbye said (perhaps cut off), with the result it carried.
+    Done(Action),
 }
 
 /// The mission policy for one call.
@@ -123,8 +123,20 @@ impl MissionPolicy {
         if first && is_answering_machine(&u) {
             return self.voicemail();
         }
-        match std::mem::replace(&mut self.state, State::Done) {
-            State::Done => self.end("Thank you, goodbye.", MissionOutcome::Unanswered, None),
+        let unanswered = Action::MissionResult {
+            outcome: MissionOutcome::Unanswered,
+            answer: None,
+            message_left: false,
+        };
+        match std::mem::replace(&mut self.state, State::Done(unanswered)) {
+            // The callee spoke over the goodbye, whose result went unsaid with it: say it again.
+            State::Done(result) => {
+                self.state = State::Done(result.clone());
+                Reply {
+                    text: "Thank you again. Goodbye.".into(),
+                    actions: vec![result, Action::EndCall],
+                }
+            }
             State::Asking { misses } => {
                 if is_non_answer(&u) {
                     if misses >= MAX_MISSES {
@@ -199,7 +211,12 @@ impl MissionPolicy {
     }
 
     fn voicemail(&mut self) -> Reply {
-        self.state = State::Done;
+        let result = Action::MissionResult {
+            outcome: MissionOutcome::Voicemail,
+            answer: None,
+            message_left: self.mission.on_voicemail == VoicemailPolicy::LeaveMessage,
+        };
+        self.state = State::Done(result.clone());
         let text = match self.mission.on_voicemail {
             VoicemailPolicy::LeaveMessage => format!(
                 "Hello, this is an automated assistant calling on behalf of {}. {} We will try \
@@ -211,29 +228,20 @@ impl MissionPolicy {
         };
         Reply {
             text,
-            actions: vec![
-                Action::MissionResult {
-                    outcome: MissionOutcome::Voicemail,
-                    answer: None,
-                    message_left: self.mission.on_voicemail == VoicemailPolicy::LeaveMessage,
-                },
-                Action::EndCall,
-            ],
+            actions: vec![result, Action::EndCall],
         }
     }
 
     fn end(&mut self, text: &str, outcome: MissionOutcome, answer: Option<String>) -> Reply {
-        self.state = State::Done;
+        let result = Action::MissionResult {
+            outcome,
+            answer,
+            message_left: false,
+        };
+        self.state = State::Done(result.clone());
         Reply {
             text: text.to_owned(),
-            actions: vec![
-                Action::MissionResult {
-                    outcome,
-                    answer,
-                    message_left: false,
-                },
-                Action::EndCall,
-            ],
+            actions: vec![result, Action::EndCall],
         }
     }
 }
@@ -342,6 +350,10 @@ mod tests {
         );
         assert_eq!(bye.actions.last(), Some(&Action::EndCall));
         assert!(bye.text.contains("Goodbye"));
+        // Spoken over, the goodbye's result is lost with it; the next turn carries it again.
+        let again = p.respond("hello?");
+        assert_eq!(result(&again), result(&bye));
+        assert_eq!(again.actions.last(), Some(&Action::EndCall));
     }
 
     #[test]

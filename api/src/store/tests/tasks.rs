@@ -186,7 +186,8 @@ async fn claims_respect_the_tenant_limit_and_calling_hours(store: Store) {
 
     // Outside calling hours a task is pushed back to the opening, without a status change.
     let c = tenant(&store, "initech").await;
-    let late = create(&store, &c.id, "+15035550104", T0).await;
+    // Created first, so it is the first candidate: pushed back, and the next due task taken instead.
+    let late = create(&store, &c.id, "+15035550104", T0 - 1).await;
     let now = T0 + 100_000;
     let mut tx = store.begin().await.unwrap();
     let taken = store
