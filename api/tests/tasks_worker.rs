@@ -15,9 +15,11 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use dialtone_api::store::{AgentStatus, NewAgent, NewTask, NewWebhook, Task, TaskStatus};
 use dialtone_api::tasks::{
-    CallingHours, DialError, DialRequest, Dialer, TaskConfig, TaskWorker, dialer::DialFuture,
+    CallingHours, DialError, DialRequest, Dialer, OpenAiSummarizer, TaskConfig, TaskWorker,
+    dialer::DialFuture,
 };
 use dialtone_api::webhooks::{DEFAULT_TOLERANCE, WebhookConfig, WebhookWorker, verify_signature};
+use dialtone_telephony::backend::openai::OpenAiConfig;
 use dialtone_telephony::call::{CallEnd, CallReport, Role, TranscriptEntry};
 use dialtone_telephony::dialogue::{Action, MissionOutcome, VoicemailPolicy};
 use jobs_support::Harness;
@@ -29,6 +31,7 @@ on_both_backends!(
     refusals_fail_at_once_and_long_calls_time_out,
     calls_wait_for_calling_hours,
     task_webhooks_carry_the_seed_payload_signed,
+    summaries_come_from_the_model_when_one_answers,
 );
 
 /// What the scripted callee does on each call.
@@ -41,6 +44,8 @@ enum Callee {
     Refuses(DialError),
     /// The call never ends.
     Hangs,
+    /// A person answers the question with this.
+    Answers(&'static str),
 }
 
 #[derive(Debug, Default)]
@@ -88,6 +93,31 @@ fn machine_report(policy: VoicemailPolicy) -> CallReport {
     }
 }
 
+fn answered_report(text: &str) -> CallReport {
+    let mut report = machine_report(VoicemailPolicy::HangUp);
+    report.transcript = vec![
+        TranscriptEntry {
+            role: Role::Agent,
+            text: "Hello, I'm calling about opening hours.".into(),
+            interrupted: false,
+        },
+        TranscriptEntry {
+            role: Role::Caller,
+            text: text.into(),
+            interrupted: false,
+        },
+    ];
+    report.actions = vec![
+        Action::MissionResult {
+            outcome: MissionOutcome::Answered,
+            answer: Some(text.into()),
+            message_left: false,
+        },
+        Action::EndCall,
+    ];
+    report
+}
+
 impl Dialer for ScriptedDialer {
     fn dial(&self, request: DialRequest) -> DialFuture<'_> {
         let policy = request.mission.on_voicemail;
@@ -97,6 +127,7 @@ impl Dialer for ScriptedDialer {
             match next {
                 Some(Callee::Machine) => Ok(machine_report(policy)),
                 Some(Callee::Refuses(e)) => Err(e),
+                Some(Callee::Answers(text)) => Ok(answered_report(text)),
                 Some(Callee::Hangs) | None => std::future::pending().await,
             }
         })
@@ -362,6 +393,97 @@ async fn task_webhooks_carry_the_seed_payload_signed(h: Harness) {
         done.get("data").is_none(),
         "the payload is the body, not wrapped"
     );
+    server.abort();
+    h.finish().await;
+}
+
+/// An OpenAI-compatible server that answers chat completions with `reply` (or 500 when `None`) and
+/// passes on each request body.
+async fn fake_model(
+    reply: Option<&'static str>,
+) -> (
+    String,
+    mpsc::UnboundedReceiver<Value>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (seen_tx, seen) = mpsc::unbounded_channel::<Value>();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move |body: Bytes| {
+            let seen_tx = seen_tx.clone();
+            async move {
+                let _ = seen_tx.send(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                match reply {
+                    Some(text) => (
+                        axum::http::StatusCode::OK,
+                        serde_json::json!({"choices": [{"message": {"role": "assistant", "content": text}}]})
+                            .to_string(),
+                    ),
+                    None => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, String::new()),
+                }
+            }
+        }),
+    );
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/v1"), seen, server)
+}
+
+async fn summaries_come_from_the_model_when_one_answers(h: Harness) {
+    const ANSWER: &str = "We open at eight and close at six.";
+    let config = || TaskConfig {
+        hours: always(),
+        ..TaskConfig::default()
+    };
+    let summarizer = |base_url: String| {
+        std::sync::Arc::new(
+            OpenAiSummarizer::new(OpenAiConfig {
+                base_url,
+                api_key: Some("sk-test".into()),
+                ..OpenAiConfig::default()
+            })
+            .unwrap(),
+        )
+    };
+
+    let (url, mut seen, server) = fake_model(Some("They open at 8 am and close at 6 pm.")).await;
+    let created = setup(&h, 1).await;
+    let worker = TaskWorker::new(
+        h.ctx.clone(),
+        ScriptedDialer::new([Callee::Answers(ANSWER)]),
+        config(),
+    )
+    .with_summarizer(summarizer(url));
+    assert!(worker.run_one().await.unwrap());
+    let done = task(&h, &created.id).await;
+    let result = done.result_data.unwrap();
+    assert_eq!(result["summary"], "They open at 8 am and close at 6 pm.");
+    assert_eq!(result["answers"][0]["answer"], ANSWER);
+    let request = seen.try_recv().expect("the model was asked");
+    let prompt = request["messages"][1]["content"].as_str().unwrap();
+    assert!(prompt.contains("Task: Ask about opening hours"), "{prompt}");
+    assert!(prompt.contains(&format!("Callee: {ANSWER}")), "{prompt}");
+    server.abort();
+
+    // A failing model leaves the extractive summary.
+    let (url, mut seen, server) = fake_model(None).await;
+    let created = setup(&h, 1).await;
+    let worker = TaskWorker::new(
+        h.ctx.clone(),
+        ScriptedDialer::new([Callee::Answers(ANSWER)]),
+        config(),
+    )
+    .with_summarizer(summarizer(url));
+    assert!(worker.run_one().await.unwrap());
+    let result = task(&h, &created.id).await.result_data.unwrap();
+    assert_eq!(
+        result["summary"],
+        format!("Task: Ask about opening hours. The callee said: \"{ANSWER}\".")
+    );
+    assert!(seen.try_recv().is_ok(), "the model was asked");
     server.abort();
     h.finish().await;
 }

@@ -13,10 +13,11 @@ use dialtone::defaults::{ProviderChoice, build_serve_deps};
 use dialtone_api::directory::{CallRecorder, DEFAULT_REFRESH, StoreDirectory};
 use dialtone_api::jobs::{JobRunner, run_monitor};
 use dialtone_api::store::{DbLocation, Store};
-use dialtone_api::tasks::{CallingHours, SipDialer, TaskConfig, TaskWorker};
+use dialtone_api::tasks::{CallingHours, OpenAiSummarizer, SipDialer, TaskConfig, TaskWorker};
 use dialtone_api::webhooks::{WebhookConfig, WebhookWorker};
 use dialtone_api::{ApiConfig, ApiContext};
 use dialtone_provisioning::CrawlConfig;
+use dialtone_telephony::backend::openai::OpenAiConfig;
 use dialtone_telephony::http::stream_routes;
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -247,7 +248,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             println!("  SIP: sip:AGENT_NUMBER@{} (UDP)", sip.local_addr());
             // Mission tasks dial out through this server's trunk.
             let dialer = SipDialer::new(sip.clone(), args.task_trunk.clone());
-            let tasks = TaskWorker::new(ctx.clone(), Arc::new(dialer), task_config);
+            let mut tasks = TaskWorker::new(ctx.clone(), Arc::new(dialer), task_config);
+            // With an LLM as the dialogue, the same server writes the mission summaries.
+            if args.llm == "openai" {
+                let summarizer =
+                    OpenAiSummarizer::new(OpenAiConfig::from_env()).map_err(anyhow::Error::msg)?;
+                tasks = tasks.with_summarizer(Arc::new(summarizer));
+            }
             workers.push(tokio::spawn(tasks.run(shutdown.clone())));
             Some(sip)
         }

@@ -13,15 +13,20 @@
 //! Failure reasons: `no_answer`, `busy`, `rejected`, `trunk_error`, `timeout` (the call outlived
 //! `call_timeout`, or the worker died mid-call: such a task is failed, not called twice).
 //!
+//! `result_data.summary` is written by a language model when the worker has a [`Summarizer`], else (or
+//! when the model fails) it is extractive ([`result`]).
+//!
 //! Every state change emits `task.updated` ([`payload`]) in the transaction that makes it.
 
 pub mod dialer;
 pub mod hours;
 pub mod payload;
 pub mod result;
+pub mod summary;
 
 pub use dialer::{DialError, DialRequest, Dialer, SipDialer};
 pub use hours::CallingHours;
+pub use summary::{OpenAiSummarizer, Summarizer};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,6 +96,7 @@ pub fn retry_backoff_ms(base: Duration, attempts: i64) -> i64 {
 pub struct TaskWorker {
     ctx: ApiContext,
     dialer: Arc<dyn Dialer>,
+    summarizer: Option<Arc<dyn Summarizer>>,
     config: Arc<TaskConfig>,
     worker: Arc<str>,
 }
@@ -118,9 +124,16 @@ impl TaskWorker {
         Self {
             ctx,
             dialer,
+            summarizer: None,
             config: Arc::new(config),
             worker: worker.into(),
         }
+    }
+
+    /// Has `summarizer` (a language model) write each call's summary.
+    pub fn with_summarizer(mut self, summarizer: Arc<dyn Summarizer>) -> Self {
+        self.summarizer = Some(summarizer);
+        self
     }
 
     /// Claims one due task and runs its call to the end. `Ok(false)` when none was due.
@@ -275,18 +288,26 @@ impl TaskWorker {
         task: &Task,
     ) -> Result<(), StoreError> {
         let store = &self.ctx.store;
+        // The summary first: no transaction waits on a language model.
+        let result = match &outcome {
+            Ok(report) if !matches!(report.end, CallEnd::NoAgent | CallEnd::BackendUnavailable) => {
+                let mut result = call_result(&task.task, report);
+                self.summarize(lease, &task.task, &mut result.data).await?;
+                Some(result)
+            }
+            _ => None,
+        };
         let now = self.ctx.now_ms();
         let retry_at = now + retry_backoff_ms(self.config.retry_backoff, task.attempts);
         let mut tx = store.begin().await?;
-        let updated = match outcome {
-            Ok(report) if matches!(report.end, CallEnd::NoAgent | CallEnd::BackendUnavailable) => {
+        let updated = match (outcome, result) {
+            (Ok(report), None) => {
                 warn!(end = ?report.end, "the agent could not run the call");
                 store
                     .fail_task(&mut tx, lease, "trunk_error", None, None, now)
                     .await?
             }
-            Ok(report) => {
-                let result = call_result(&task.task, &report);
+            (Ok(_), Some(result)) => {
                 info!(outcome = result.outcome, "mission call ended");
                 if result.voicemail_without_message {
                     store
@@ -305,7 +326,7 @@ impl TaskWorker {
                         .await?
                 }
             }
-            Err(e) => {
+            (Err(e), _) => {
                 info!(reason = e.reason(), error = %e, "mission call did not connect");
                 let retry = e.retryable().then_some(retry_at);
                 store
@@ -316,6 +337,41 @@ impl TaskWorker {
         emit_task_updated(&self.ctx, &mut tx, &updated, now).await?;
         tx.commit().await?;
         self.ctx.events.notify_waiters();
+        Ok(())
+    }
+
+    /// Replaces the extractive summary with the language model's, when there is a model and a transcript.
+    /// The lease is renewed first and the model gets half of it, so the task cannot be taken for a dead
+    /// worker's meanwhile.
+    async fn summarize(
+        &self,
+        lease: &TaskLease<'_>,
+        task: &str,
+        data: &mut serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let Some(summarizer) = &self.summarizer else {
+            return Ok(());
+        };
+        let transcript = data["concatenated_transcript"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if transcript.is_empty() {
+            return Ok(());
+        }
+        self.ctx
+            .store
+            .heartbeat_task(lease, ms(self.config.lease), self.ctx.now_ms())
+            .await?;
+        let budget = self.config.lease / 2;
+        match tokio::time::timeout(budget, summarizer.summarize(task, &transcript)).await {
+            Ok(Ok(summary)) => data["summary"] = serde_json::Value::String(summary),
+            Ok(Err(e)) => warn!(error = %e, "keeping the extractive summary"),
+            Err(_) => warn!(
+                ?budget,
+                "the summary took too long; keeping the extractive one"
+            ),
+        }
         Ok(())
     }
 
