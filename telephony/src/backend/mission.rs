@@ -45,4 +45,8 @@ impl Dialogue for MissionDialogue {
     fn interrupted(&mut self, _heard: &str) {
         // The policy's next turn does not depend on how much of the last one was heard.
     }
+
+    fn beep(&mut self) -> Option<ReplyStream> {
+        self.0.on_beep().map(stream)
+    }
 }

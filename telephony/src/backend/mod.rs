@@ -111,6 +111,11 @@ pub trait Dialogue: Send {
     fn dtmf(&mut self, digit: char, now: Option<LocalTime>) -> Option<ReplyStream>;
     /// The caller cut the agent off: of the last reply, only `heard` reached them. History keeps that.
     fn interrupted(&mut self, heard: &str);
+
+    /// An answering machine's beep was heard (only listened for on mission calls). The default ignores it.
+    fn beep(&mut self) -> Option<ReplyStream> {
+        None
+    }
 }
 
 /// Something that runs dialogues.

@@ -1,7 +1,7 @@
 //! The outbound mission: the agent calls someone with one task, says who it is and why it calls, asks,
 //! confirms what it heard, and ends politely. An answering machine (a greeting full of voicemail cues,
-//! or a long monologue as the first thing heard) gets a short message, or a hang-up, per the mission's
-//! policy.
+//! a long monologue as the first thing heard, or its beep before any answer) gets a short message, or a
+//! hang-up, per the mission's policy.
 //!
 //! Sans-IO and deterministic like the receptionist: each turn is a pure function of the task, the state
 //! and the transcript of the turn.
@@ -194,6 +194,14 @@ impl MissionPolicy {
                     Some(answer),
                 )
             }
+        }
+    }
+
+    /// An answering machine's beep: before any answer it means voicemail; later it is ignored.
+    pub fn on_beep(&mut self) -> Option<Reply> {
+        match self.state {
+            State::Asking { .. } => Some(self.voicemail()),
+            State::Confirming { .. } | State::Done(_) => None,
         }
     }
 
@@ -406,6 +414,17 @@ mod tests {
         p.respond("Hello?");
         let confirm = p.respond(&long);
         assert!(confirm.text.starts_with("Thank you. Just to confirm"));
+    }
+
+    #[test]
+    fn a_beep_before_any_answer_is_voicemail_and_later_ignored() {
+        let mut p = policy("Ask about opening hours");
+        let msg = p.on_beep().expect("a message");
+        assert_eq!(result(&msg).map(|r| r.0), Some(&MissionOutcome::Voicemail));
+        assert!(p.on_beep().is_none(), "said once");
+        let mut p = policy("Ask about opening hours");
+        p.respond("We open at nine.");
+        assert!(p.on_beep().is_none());
     }
 
     #[test]

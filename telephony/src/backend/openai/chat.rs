@@ -325,6 +325,12 @@ impl Dialogue for ChatDialogue {
         Some(self.respond(&format!("(The caller pressed the {digit} key.)"), now))
     }
 
+    fn beep(&mut self) -> Option<ReplyStream> {
+        self.mission
+            .is_some()
+            .then(|| self.respond("(A beep: an answering machine is recording now.)", None))
+    }
+
     fn interrupted(&mut self, heard: &str) {
         let heard = heard.trim();
         let mut conversation = lock(&self.conversation);
