@@ -32,6 +32,7 @@ on_both_backends!(
     calls_wait_for_calling_hours,
     task_webhooks_carry_the_seed_payload_signed,
     summaries_come_from_the_model_when_one_answers,
+    a_tenant_at_its_limit_waits_for_its_call_to_end,
 );
 
 /// What the scripted callee does on each call.
@@ -485,5 +486,72 @@ async fn summaries_come_from_the_model_when_one_answers(h: Harness) {
     );
     assert!(seen.try_recv().is_ok(), "the model was asked");
     server.abort();
+    h.finish().await;
+}
+
+async fn a_tenant_at_its_limit_waits_for_its_call_to_end(h: Harness) {
+    let first = setup(&h, 1).await;
+    // Created later, so due later: claimed second.
+    h.clock.advance(1);
+    let second = setup(&h, 1).await;
+    let config = TaskConfig {
+        hours: always(),
+        max_concurrent_per_tenant: 1,
+        workers: 4,
+        call_timeout: Duration::from_millis(300),
+        ..TaskConfig::default()
+    };
+    let worker = TaskWorker::new(
+        h.ctx.clone(),
+        ScriptedDialer::new([Callee::Hangs, Callee::Machine]),
+        config,
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(worker.run(stopped));
+    let second_id = second.id.clone();
+    h.wait_for_event(|e| {
+        e.event_type == "task.updated"
+            && e.data["task_id"] == second_id.as_str()
+            && e.data["status"] == "completed"
+    })
+    .await;
+    let _ = stop.send(true);
+    running.await.unwrap();
+    // The second task was taken only once the first call had ended, although four workers were free.
+    let order: Vec<(String, String)> = h
+        .events_of("task.updated")
+        .await
+        .iter()
+        .map(|e| {
+            let who = if e.data["task_id"] == first.id.as_str() {
+                "first"
+            } else {
+                "second"
+            };
+            (
+                who.to_owned(),
+                e.data["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let pairs: Vec<(&str, &str)> = order
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("first", "accepted"),
+            ("first", "in_progress"),
+            ("first", "failed"),
+            ("second", "accepted"),
+            ("second", "in_progress"),
+            ("second", "completed"),
+        ]
+    );
+    assert_eq!(
+        task(&h, &first.id).await.failure_reason.as_deref(),
+        Some("timeout")
+    );
     h.finish().await;
 }

@@ -107,6 +107,8 @@ fn goertzel_power(samples: &[i16], hz: f32, rate: f32) -> f32 {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
     use crate::audio::SampleRate;
     use crate::synth::voiced;
@@ -193,5 +195,22 @@ mod tests {
         );
         assert_eq!(beeps(rate, &tone(rate, 150.0, 400, 8000.0)), 0, "too low");
         assert_eq!(beeps(rate, &[]), 0);
+    }
+
+    proptest! {
+        #[test]
+        fn any_audio_never_panics_and_reports_at_most_one_beep_per_frame_pair(
+            frames in proptest::collection::vec(proptest::collection::vec(any::<i16>(), 0..700), 0..40),
+            wide in any::<bool>(),
+        ) {
+            let rate = if wide { SampleRate::HZ_16000 } else { SampleRate::HZ_8000 };
+            let mut d = BeepDetector::new();
+            let mut last = false;
+            for f in &frames {
+                let now = d.push(PcmSlice { rate, samples: f });
+                prop_assert!(!(now && last), "two reports in a row");
+                last = now;
+            }
+        }
     }
 }
