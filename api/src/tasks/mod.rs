@@ -249,16 +249,18 @@ impl TaskWorker {
             },
         };
         info!("placing the mission call");
-        let outcome = self.dial_with_lease(&lease, request).await?;
+        let outcome = self.dial_with_lease(&lease, request).await;
         self.finish(&lease, outcome, &started).await
     }
 
-    /// Dials, extending the lease while the call runs and ending it after `call_timeout`.
+    /// Dials, extending the lease while the call runs and ending it (hanging up) after `call_timeout`.
+    /// A failed heartbeat never cuts the call short: the person on the line is not dropped for a
+    /// database hiccup, and a lease that is really lost shows when the outcome is recorded.
     async fn dial_with_lease(
         &self,
         lease: &TaskLease<'_>,
         request: DialRequest,
-    ) -> Result<Result<dialtone_telephony::call::CallReport, DialError>, StoreError> {
+    ) -> Result<dialtone_telephony::call::CallReport, DialError> {
         let call = self.dialer.dial(request);
         tokio::pin!(call);
         let timeout = tokio::time::sleep(self.config.call_timeout);
@@ -268,13 +270,17 @@ impl TaskWorker {
         beat.tick().await;
         loop {
             tokio::select! {
-                outcome = &mut call => return Ok(outcome),
-                () = &mut timeout => return Ok(Err(DialError::Timeout)),
+                outcome = &mut call => return outcome,
+                () = &mut timeout => return Err(DialError::Timeout),
                 _ = beat.tick() => {
-                    self.ctx
+                    let beat = self
+                        .ctx
                         .store
                         .heartbeat_task(lease, ms(self.config.lease), self.ctx.now_ms())
-                        .await?;
+                        .await;
+                    if let Err(e) = beat {
+                        warn!(error = ?e, "cannot extend the task's lease during its call");
+                    }
                 }
             }
         }
@@ -292,7 +298,7 @@ impl TaskWorker {
         let result = match &outcome {
             Ok(report) if !matches!(report.end, CallEnd::NoAgent | CallEnd::BackendUnavailable) => {
                 let mut result = call_result(&task.task, report);
-                self.summarize(lease, &task.task, &mut result.data).await?;
+                self.summarize(lease, &task.task, &mut result.data).await;
                 Some(result)
             }
             _ => None,
@@ -342,27 +348,27 @@ impl TaskWorker {
 
     /// Replaces the extractive summary with the language model's, when there is a model and a transcript.
     /// The lease is renewed first and the model gets half of it, so the task cannot be taken for a dead
-    /// worker's meanwhile.
-    async fn summarize(
-        &self,
-        lease: &TaskLease<'_>,
-        task: &str,
-        data: &mut serde_json::Value,
-    ) -> Result<(), StoreError> {
+    /// worker's meanwhile; without a renewed lease the extractive summary stays.
+    async fn summarize(&self, lease: &TaskLease<'_>, task: &str, data: &mut serde_json::Value) {
         let Some(summarizer) = &self.summarizer else {
-            return Ok(());
+            return;
         };
         let transcript = data["concatenated_transcript"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
         if transcript.is_empty() {
-            return Ok(());
+            return;
         }
-        self.ctx
+        let renewed = self
+            .ctx
             .store
             .heartbeat_task(lease, ms(self.config.lease), self.ctx.now_ms())
-            .await?;
+            .await;
+        if let Err(e) = renewed {
+            warn!(error = ?e, "cannot extend the task's lease; keeping the extractive summary");
+            return;
+        }
         let budget = self.config.lease / 2;
         match tokio::time::timeout(budget, summarizer.summarize(task, &transcript)).await {
             Ok(Ok(summary)) => data["summary"] = serde_json::Value::String(summary),
@@ -372,7 +378,6 @@ impl TaskWorker {
                 "the summary took too long; keeping the extractive one"
             ),
         }
-        Ok(())
     }
 
     /// Runs tasks until `shutdown` turns true, at most `config.workers` calls at once. Calls still up at
