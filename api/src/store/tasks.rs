@@ -353,7 +353,7 @@ impl Store {
     }
 
     /// Claims the next due task for `worker` (status `accepted`, leased until `now_ms + lease_ms`). Due:
-    /// pending with `run_after <= now_ms`, or accepted with a lease that ran out, of a tenant with fewer
+    /// `run_after <= now_ms` and pending, or accepted with a lease that ran out, of a tenant with fewer
     /// than `per_tenant` tasks accepted or in progress. `closed(task)` says when the task may not be
     /// called now (calling hours): `Some(next_opening_ms)` pushes it back to then instead.
     pub async fn claim_task(
@@ -372,7 +372,7 @@ impl Store {
             task_columns!(),
             " FROM tasks t
              WHERE ((t.status = 'pending' AND t.run_after <= $1)
-                    OR (t.status = 'accepted' AND t.lease_until < $1))
+                    OR (t.status = 'accepted' AND t.lease_until < $1 AND t.run_after <= $1))
                AND (SELECT COUNT(*) FROM tasks a WHERE a.tenant_id = t.tenant_id
                       AND a.status IN ('accepted', 'in_progress') AND a.lease_until >= $1) < $2
              ORDER BY t.run_after, t.created_at, t.id LIMIT $3"

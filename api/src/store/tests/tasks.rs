@@ -12,6 +12,7 @@ on_both_backends!(
     claims_respect_the_tenant_limit_and_calling_hours,
     failed_attempts_retry_until_attempts_run_out,
     tasks_of_dead_workers_fail_with_timeout,
+    an_abandoned_claim_outside_calling_hours_waits_for_the_opening,
 );
 
 const LEASE: i64 = 30_000;
@@ -308,4 +309,29 @@ async fn tasks_of_dead_workers_fail_with_timeout(store: Store) {
             .await,
         Err(StoreError::LeaseLost)
     ));
+}
+
+async fn an_abandoned_claim_outside_calling_hours_waits_for_the_opening(store: Store) {
+    let t = tenant(&store, "acme").await;
+    let created = create(&store, &t.id, "+15035550101", T0).await;
+    // Claimed, then its worker died before calling: the lease runs out at night.
+    claim(&store, "w1", 5, T0).await.unwrap();
+    let night = T0 + LEASE + 1;
+    let opening = night + 8 * 3_600_000;
+    let mut tx = store.begin().await.unwrap();
+    let taken = store
+        .claim_task(&mut tx, "w2", LEASE, 5, night, |_| Some(opening))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(taken.is_none());
+    let waiting = store.task(&t.id, &created.id).await.unwrap();
+    assert_eq!(waiting.run_after, opening);
+    // Until the opening it is not looked at again, even by a claim that would take it.
+    assert!(claim(&store, "w2", 5, opening - 1).await.is_none());
+    let taken = claim(&store, "w2", 5, opening).await.unwrap();
+    assert_eq!(
+        (taken.id, taken.lease_owner.as_deref()),
+        (created.id, Some("w2"))
+    );
 }
