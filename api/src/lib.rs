@@ -2,7 +2,8 @@
 //!
 //! Layout: [`context`] is what every part shares; `http` serves `/v2` (auth, agents, operations,
 //! templates, agent builder, calls, knowledge, webhooks, events, OpenAPI); `jobs` runs the durable
-//! operations (provisioning, knowledge sync, the site monitor); `webhooks` delivers the outbox, signed;
+//! operations (provisioning, knowledge sync, the site monitor); `tasks` places outbound mission calls;
+//! `webhooks` delivers the outbox, signed;
 //! `directory` gives telephony the active agents and records its calls.
 
 pub mod context;
@@ -10,6 +11,7 @@ pub mod directory;
 pub mod http;
 pub mod jobs;
 pub mod store;
+pub mod tasks;
 pub mod webhooks;
 
 pub use context::{ApiConfig, ApiContext, NowMs, system_now};

@@ -5,6 +5,7 @@
 //! allocate nothing in steady state; buffers belong to the call and are reused.
 
 pub mod audio;
+pub mod beep;
 pub mod call_media;
 pub mod codec;
 pub mod dtmf;

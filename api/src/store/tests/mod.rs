@@ -13,4 +13,5 @@ mod idempotency;
 mod knowledge;
 mod open;
 mod operations;
+mod tasks;
 mod webhooks;
