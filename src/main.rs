@@ -29,6 +29,8 @@ enum Command {
     },
     /// Run a scripted call's media on a virtual clock over an emulated network.
     Simulate(cli::simulate::SimulateArgs),
+    /// One call with the embedded engines, a question per turn: a table of per-turn latency by stage.
+    Latency(cli::latency::LatencyArgs),
     /// Many concurrent carrier calls with instant fake backends: the runtime's own capacity.
     Loadtest(cli::loadtest::LoadtestArgs),
     /// Build an agent spec from a business website and/or instructions, and print it.
@@ -58,6 +60,7 @@ fn main() -> anyhow::Result<()> {
         Command::Call(args) => runtime.block_on(cli::call::run(args)),
         Command::Models { action } => cli::models::run(action),
         Command::Simulate(args) => cli::simulate::run(args),
+        Command::Latency(args) => runtime.block_on(cli::latency::run(args)),
         Command::Loadtest(args) => runtime.block_on(cli::loadtest::run(args)),
         Command::Provision(args) => runtime.block_on(cli::provision::run(args)),
         Command::Batch { action } => runtime.block_on(cli::batch::run(action)),

@@ -248,6 +248,33 @@ async fn an_mcp_client_provisions_and_reads_agents_over_stdio() {
     let agents = mcp.call("list_agents", json!({"status": "active"})).await;
     assert_eq!(ok(&agents)["meta"]["total"], 1);
 
+    // A mission task for that agent, read back by id (no SIP here, so it waits, pending).
+    let task = mcp
+        .call(
+            "create_task",
+            json!({"phone_number": "+15035550199", "task": "Ask whether they open on Sunday",
+                   "agent_id": agent_id, "metadata": {"ref": "mcp"}}),
+        )
+        .await;
+    let task = ok(&task);
+    assert_eq!(task["status"], "pending", "{task}");
+    assert_eq!(task["task_number"], 1);
+    let task_id = task["task_id"].as_str().unwrap().to_owned();
+    let read = mcp.call("get_task", json!({"task_id": task_id})).await;
+    let read = ok(&read);
+    assert_eq!(read["task_id"], json!(task_id));
+    assert_eq!(
+        read["task_data"]["task"], "Ask whether they open on Sunday",
+        "{read}"
+    );
+    let bad_task = mcp
+        .call(
+            "create_task",
+            json!({"phone_number": "+15035550199", "task": "   "}),
+        )
+        .await;
+    assert_eq!(failed(&bad_task)["code"], "VALIDATION_ERROR");
+
     // A missing agent: the API's 404 as a tool error with its code, message and retryable flag.
     let missing = mcp
         .call("get_agent", json!({"agent_id": "agt_does_not_exist"}))

@@ -80,6 +80,7 @@ async fn an_rtp_leg_runs_through_the_call_loop() {
         agent_id: Some("bright-smile-dental".into()),
         to: Some("+15035550142".into()),
         from: Some("+15035550123".into()),
+        mission: None,
     };
     let config = RtpLegConfig {
         media_timeout: Duration::from_secs(10),

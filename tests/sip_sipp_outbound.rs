@@ -35,6 +35,7 @@ async fn places_a_call_through_a_trunk() {
             to: "+15035550777".into(),
             trunk: None,
             from: None,
+            mission: None,
         }),
     )
     .await

@@ -22,6 +22,8 @@ mod garbage;
 mod idempotency;
 #[path = "http_api/knowledge.rs"]
 mod knowledge;
+#[path = "http_api/tasks.rs"]
+mod tasks;
 #[path = "http_api/tenancy.rs"]
 mod tenancy;
 #[path = "http_api/webhooks.rs"]

@@ -9,7 +9,7 @@ mod jobs_support;
 use std::sync::Arc;
 
 use dialtone_api::directory::StoreDirectory;
-use dialtone_api::jobs::{JobRunner, enqueue_due_kb_syncs};
+use dialtone_api::jobs::{JobRunner, apply_proposal, enqueue_due_kb_syncs, stored_content_hash};
 use dialtone_api::store::{OperationKind, OperationStatus};
 use dialtone_telephony::call::{AgentDirectory, StaticDirectory};
 use jobs_support::{Harness, SiteServer, copy_site, fixture_site};
@@ -206,3 +206,104 @@ on_both_backends!(
     the_monitor_queues_one_sync_per_agent_and_interval,
     a_job_whose_worker_died_is_taken_over_when_its_lease_runs_out
 );
+
+/// What an approval does (see `POST /v2/kb/proposals/{id}/approve`): the proposal decided and a new
+/// version with its change.
+async fn approve_addition(h: &Harness, agent_id: &str, text: &str) {
+    let latest = h
+        .store
+        .latest_kb_version(&h.tenant, agent_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let change = json!({"action": "add", "title": "Parking", "text": text, "reason": "front desk"});
+    let chunks = apply_proposal(
+        &change,
+        latest.chunks.as_array().unwrap().clone(),
+        Some(latest.version),
+    )
+    .unwrap();
+    let chunks = serde_json::Value::Array(chunks);
+    let mut tx = h.store.begin().await.unwrap();
+    let proposal = h
+        .store
+        .create_kb_proposal(&mut tx, &h.tenant, agent_id, &change, h.clock.now())
+        .await
+        .unwrap();
+    h.store
+        .decide_kb_proposal(&mut tx, &h.tenant, &proposal.id, true, h.clock.now())
+        .await
+        .unwrap();
+    h.store
+        .create_kb_version(
+            &mut tx,
+            &h.tenant,
+            agent_id,
+            &chunks,
+            &stored_content_hash(&chunks),
+            h.clock.now(),
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approved_proposals_survive_a_resync() {
+    const PARKING: &str = "Free parking in the lot behind the building, entrance on Oak Street.";
+    let h = Harness::new().await;
+    let site_dir = copy_site("dental-bright-smile");
+    let site = SiteServer::start(&site_dir).await.unwrap();
+    let runner = JobRunner::new(h.ctx.clone(), None).unwrap();
+    let agent = h.pending_agent(Some(NUMBER)).await;
+    h.queue(
+        OperationKind::Provision,
+        Some(&agent.id),
+        json!({ "businessUrl": site.url("/"), "phone_number": NUMBER }),
+        3,
+    )
+    .await;
+    assert!(runner.run_one().await.unwrap());
+    h.clock.advance(1000);
+    approve_addition(&h, &agent.id, PARKING).await;
+
+    // The site has not changed: the sync finds the approved version current.
+    h.clock.advance(1000);
+    let same = h
+        .queue(OperationKind::KbSync, Some(&agent.id), json!({}), 3)
+        .await;
+    assert!(runner.run_one().await.unwrap());
+    let result = h.operation(&same.id).await.result.unwrap();
+    assert_eq!(result["changed"], json!(false), "{result}");
+    assert_eq!(result["version"], json!(2));
+
+    // The site changes: the new version has the site's news and still the approved addition.
+    let page = site_dir.join("services/index.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    std::fs::write(
+        &page,
+        html.replacen("</p>", &format!("</p>\n    <p>{NEWS}</p>"), 2),
+    )
+    .unwrap();
+    h.clock.advance(1000);
+    let changed = h
+        .queue(OperationKind::KbSync, Some(&agent.id), json!({}), 3)
+        .await;
+    assert!(runner.run_one().await.unwrap());
+    let result = h.operation(&changed.id).await.result.unwrap();
+    assert_eq!(result["changed"], json!(true), "{result}");
+    let latest = h
+        .store
+        .latest_kb_version(&h.tenant, &agent.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.version, 3);
+    let all = latest.chunks.to_string();
+    assert!(all.contains(NEWS) && all.contains(PARKING), "{all}");
+    let synced = h.events_of("kb.synced").await;
+    assert_eq!(synced.last().unwrap().data["proposals_applied"], json!(1));
+    drop(site);
+    let _ = std::fs::remove_dir_all(&site_dir);
+    h.finish().await;
+}

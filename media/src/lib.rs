@@ -5,6 +5,7 @@
 //! allocate nothing in steady state; buffers belong to the call and are reused.
 
 pub mod audio;
+pub mod beep;
 pub mod call_media;
 pub mod codec;
 pub mod dtmf;
@@ -17,4 +18,7 @@ pub mod vad;
 pub mod wav;
 
 pub use audio::{FRAME, MediaTime, Pcm, PcmSlice, SampleRate};
-pub use call_media::{CallMedia, CallMediaConfig, Input, MediaEvent, Output, TurnId};
+pub use call_media::{
+    CallMedia, CallMediaConfig, Input, LATENESS_BOUNDS_MS, LatenessHistogram, MediaEvent, Output,
+    TurnId,
+};

@@ -37,7 +37,8 @@ pub struct CallArgs {
     pub limit: u64,
 }
 
-fn synthesize(text: &str) -> anyhow::Result<Pcm> {
+/// `text` spoken by flite's `slt` voice.
+pub(super) fn synthesize(text: &str) -> anyhow::Result<Pcm> {
     let out = std::process::Command::new("flite")
         .args(["-voice", "slt", "-o", "/dev/stdout", "-t", text])
         .output()

@@ -14,9 +14,11 @@ use dialtone_api::directory::{CallRecorder, DEFAULT_REFRESH, StoreDirectory};
 use dialtone_api::jobs::{JobRunner, run_monitor};
 use dialtone_api::metrics::{self, MetricsAccess};
 use dialtone_api::store::{DbLocation, Store};
+use dialtone_api::tasks::{CallingHours, OpenAiSummarizer, SipDialer, TaskConfig, TaskWorker};
 use dialtone_api::webhooks::{WebhookConfig, WebhookWorker};
 use dialtone_api::{ApiConfig, ApiContext};
 use dialtone_provisioning::CrawlConfig;
+use dialtone_telephony::backend::openai::OpenAiConfig;
 use dialtone_telephony::http::stream_routes;
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -97,6 +99,19 @@ pub struct ServeArgs {
     /// RTP port range, `FIRST-LAST` (overrides the file's `rtp_ports`).
     #[arg(long, env = "DIALTONE_RTP_PORTS")]
     pub rtp_ports: Option<String>,
+    /// Mission calls (`POST /v2/tasks`) start only in this window, `HH:MM-HH:MM` local to the callee;
+    /// equal bounds allow any time.
+    #[arg(long, env = "DIALTONE_CALLING_HOURS", default_value = "09:00-20:00")]
+    pub calling_hours: String,
+    /// The time zone of callees whose number does not name one (IANA, e.g. `America/New_York`).
+    #[arg(long, env = "DIALTONE_CALLING_ZONE", default_value = "UTC")]
+    pub calling_zone: String,
+    /// Mission calls one workspace may have up at once.
+    #[arg(long, env = "DIALTONE_TASK_MAX_PER_TENANT", default_value_t = 2)]
+    pub task_max_per_tenant: u32,
+    /// The trunk mission calls go out through (the first configured one when absent).
+    #[arg(long, env = "DIALTONE_TASK_TRUNK")]
+    pub task_trunk: Option<String>,
     /// Bearer token a Prometheus scrape of `/metrics` must send. Without one, `/metrics` is served
     /// unauthenticated when `--http` is a loopback address, and refused on any other.
     #[arg(long, env = "DIALTONE_METRICS_TOKEN", hide_env_values = true)]
@@ -127,6 +142,24 @@ impl ServeArgs {
         Ok(Some(config))
     }
 
+    /// How the mission task worker schedules calls.
+    fn task_config(&self) -> anyhow::Result<TaskConfig> {
+        let (start_minute, end_minute) = CallingHours::parse_window(&self.calling_hours)
+            .context("bad --calling-hours: expected HH:MM-HH:MM")?;
+        dialtone_telephony::agent::time_zone(&self.calling_zone)
+            .map_err(anyhow::Error::msg)
+            .context("bad --calling-zone")?;
+        Ok(TaskConfig {
+            max_concurrent_per_tenant: self.task_max_per_tenant.max(1),
+            hours: CallingHours {
+                start_minute,
+                end_minute,
+                default_zone: self.calling_zone.clone(),
+            },
+            ..TaskConfig::default()
+        })
+    }
+
     /// The control plane's settings: the crawler's allow-list from `DIALTONE_CRAWL_ALLOW`, the rest from
     /// the flags.
     fn api_config(&self) -> anyhow::Result<ApiConfig> {
@@ -154,6 +187,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let sip_config = args.sip_config()?;
     let config = args.api_config()?;
+    let task_config = args.task_config()?;
     let mut deps = build_serve_deps(&args.agents, &choice)?;
 
     let location = DbLocation::from_env(&args.data_dir).context("bad DATABASE_URL")?;
@@ -179,7 +213,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let jobs = JobRunner::new(ctx.clone(), Some(Arc::clone(&directory)))
         .context("bad crawl configuration")?;
     let webhooks = WebhookWorker::new(ctx.clone(), WebhookConfig::default())?;
-    let workers = vec![
+    let mut workers = vec![
         tokio::spawn(jobs.run(shutdown.clone())),
         tokio::spawn(run_monitor(ctx.clone(), shutdown.clone())),
         tokio::spawn(webhooks.run(shutdown.clone())),
@@ -237,6 +271,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .await
                 .context("cannot start SIP (use --no-sip to run without it)")?;
             println!("  SIP: sip:AGENT_NUMBER@{} (UDP)", sip.local_addr());
+            // Mission tasks dial out through this server's trunk.
+            let dialer = SipDialer::new(sip.clone(), args.task_trunk.clone());
+            let mut tasks = TaskWorker::new(ctx.clone(), Arc::new(dialer), task_config);
+            // With an LLM as the dialogue, the same server writes the mission summaries.
+            if args.llm == "openai" {
+                let summarizer =
+                    OpenAiSummarizer::new(OpenAiConfig::from_env()).map_err(anyhow::Error::msg)?;
+                tasks = tasks.with_summarizer(Arc::new(summarizer));
+            }
+            workers.push(tokio::spawn(tasks.run(shutdown.clone())));
             Some(sip)
         }
         None => None,

@@ -38,8 +38,12 @@ pub struct StepResult {
     pub skipped_frames: u64,
     /// Agent frames received by callers.
     pub frames_received: u64,
-    /// p99 of |inter-arrival - 20 ms| of agent frames inside talkspurts, ms.
+    /// p99 of |inter-arrival - 20 ms| of agent frames inside talkspurts as the callers saw them, ms: the
+    /// server's pacing plus the callers' own scheduling on a shared machine.
     pub p99_jitter_ms: f64,
+    /// The server's own pacing: the bucket bound (ms) under which 99% of its send slots ran, measured in
+    /// the call loop (`u32::MAX` past 100 ms, `None` when no call ended in the step).
+    pub p99_send_lateness_ms: Option<u32>,
     /// Server CPU time per call, as a share of one core.
     pub cpu_per_call: f64,
     /// Callers' CPU time per call (this process), as a share of one core; 0 when the server shares it.
@@ -125,6 +129,10 @@ pub async fn step(
         skipped_frames: after.skipped_ticks - before.skipped_ticks,
         frames_received: frames,
         p99_jitter_ms: p99,
+        p99_send_lateness_ms: after
+            .lateness()
+            .since(&before.lateness())
+            .quantile_bound_ms(0.99),
         cpu_per_call: per_call(after.cpu_seconds - before.cpu_seconds),
         caller_cpu_per_call: if server.in_process {
             0.0

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::Context as _;
 use axum::Router;
 use axum::routing::get;
+use dialtone_media::{LATENESS_BOUNDS_MS, LatenessHistogram};
 use dialtone_telephony::call::CallReport;
 use dialtone_telephony::http::stream_routes;
 use dialtone_telephony::sip::{PortRange, SipConfig, SipServer};
@@ -43,12 +44,28 @@ pub struct ServerStats {
     /// SIP calls running now.
     #[serde(default)]
     pub sip_active: usize,
+    /// Agent send slots of ended calls by lateness (buckets of `LatenessHistogram`).
+    #[serde(default)]
+    pub tx_lateness: [u64; LATENESS_BUCKETS],
+}
+
+/// Buckets of the send-lateness histogram.
+const LATENESS_BUCKETS: usize = LATENESS_BOUNDS_MS.len() + 1;
+
+impl ServerStats {
+    /// The send-lateness histogram.
+    pub fn lateness(&self) -> LatenessHistogram {
+        LatenessHistogram {
+            counts: self.tx_lateness,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 struct Counters {
     calls_ended: AtomicU64,
     skipped_ticks: AtomicU64,
+    tx_lateness: [AtomicU64; LATENESS_BUCKETS],
 }
 
 /// A running load-test server: where to call it, and the child process if it has its own.
@@ -124,8 +141,14 @@ pub async fn serve(agents: &Path, bind: SocketAddr) -> anyhow::Result<SocketAddr
     let sink = {
         let counters = Arc::clone(&counters);
         Arc::new(move |r: CallReport| {
-            let skipped = r.media.map_or(0, |m| m.skipped_ticks);
-            counters.skipped_ticks.fetch_add(skipped, Ordering::Relaxed);
+            if let Some(media) = &r.media {
+                counters
+                    .skipped_ticks
+                    .fetch_add(media.skipped_ticks, Ordering::Relaxed);
+                for (total, count) in counters.tx_lateness.iter().zip(media.tx_lateness.counts) {
+                    total.fetch_add(count, Ordering::Relaxed);
+                }
+            }
             counters.calls_ended.fetch_add(1, Ordering::Relaxed);
         })
     };
@@ -149,6 +172,9 @@ pub async fn serve(agents: &Path, bind: SocketAddr) -> anyhow::Result<SocketAddr
                 rss_kib: rss_kib(),
                 sip_addr: Some(sip.local_addr()),
                 sip_active: sip.active_calls(),
+                tx_lateness: std::array::from_fn(|i| {
+                    counters.tx_lateness[i].load(Ordering::Relaxed)
+                }),
             })
         }
     };

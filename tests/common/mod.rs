@@ -143,4 +143,5 @@ pub fn speech(seconds: f32) -> Vec<i16> {
     )
 }
 
+pub mod mission;
 pub mod sip;

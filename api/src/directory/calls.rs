@@ -239,6 +239,7 @@ pub fn call_extractions(report: &CallReport) -> Value {
                 transfers.push(json!({ "to": to, "reason": reason }));
             }
             Action::EndCall => {}
+            Action::MissionResult { answer, .. } => note("mission_answer", answer.as_ref()),
         }
     }
     let intent = match call_disposition(report) {

@@ -147,8 +147,9 @@ pub async fn create_job(
             let ctx = &state.ctx;
             let store = &ctx.store;
             let now = ctx.now_ms();
+            let mut tx = store.begin().await?;
             let used = store
-                .count_operations_since(tenant, OperationKind::Builder, now - DAY_MS)
+                .count_operations_since(&mut tx, tenant, OperationKind::Builder, now - DAY_MS)
                 .await?;
             let quota = i64::from(ctx.config.builder_jobs_per_day);
             if used >= quota {
@@ -161,7 +162,6 @@ pub async fn create_job(
                     3600,
                 ));
             }
-            let mut tx = store.begin().await?;
             // The worker builds the agent and records it on the job when it completes.
             // `website_url` for the builder worker; `url` too, the key of `ProvisionRequest`.
             let request = json!({"website_url": website_url, "url": website_url,

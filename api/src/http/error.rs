@@ -266,6 +266,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => Self::not_found("resource"),
             StoreError::Conflict(message) => Self::conflict(message),
+            StoreError::InvalidStatus(message) => Self::invalid_status(message),
             StoreError::InvalidCursor => Self::invalid_field(
                 "cursor",
                 "cursor is not valid: pass back a next_cursor from a previous page",

@@ -19,8 +19,9 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiPath, ApiQuery, RawBody, parse_json};
 use super::fields::{non_blank, optional_text};
 use super::idempotency;
-use super::knowledge::{chunk_list, chunk_view, content_hash};
+use super::knowledge::{chunk_list, chunk_view};
 use super::time::{iso, iso_opt};
+use crate::jobs::{apply_proposal, stored_content_hash};
 use crate::store::{KbProposal, KbProposalStatus, StoreError};
 
 /// Longest chunk text or reason accepted.
@@ -325,49 +326,11 @@ fn apply(
     current: Vec<Value>,
     current_version: i64,
 ) -> Result<Vec<Value>, ApiError> {
-    let change = &proposal.change;
-    let text = |key: &str| change.get(key).and_then(Value::as_str).map(str::to_owned);
-    let mut chunks = current;
-    let action = text("action").unwrap_or_default();
-    if action == "add" {
-        chunks.push(
-            json!({"title": text("title").unwrap_or_else(|| "Update".into()),
-            "text": text("text").unwrap_or_default(), "source": null}),
-        );
-        return Ok(chunks);
-    }
-    let original = text("original_text").unwrap_or_default();
-    let hinted = change
-        .get("chunk_index")
-        .and_then(Value::as_u64)
-        .and_then(|i| usize::try_from(i).ok());
-    let same_text = |i: usize| {
-        chunks
-            .get(i)
-            .and_then(|c| c.get("text"))
-            .and_then(Value::as_str)
-            == Some(&original)
-    };
-    let unchanged = change.get("base_version").and_then(Value::as_i64) == Some(current_version);
-    // The index still names the chunk if the KB has not moved on (or the chunk there is the same);
-    // otherwise look for the chunk by its text.
-    let index = hinted
-        .filter(|i| (unchanged && *i < chunks.len()) || same_text(*i))
-        .or_else(|| (0..chunks.len()).find(|i| same_text(*i)))
-        .ok_or_else(|| {
-            ApiError::conflict(
-                "the chunk this proposal changes is no longer in the knowledge base; propose again",
-            )
-        })?;
-    if action == "remove" {
-        chunks.remove(index);
-    } else if let Some(Value::Object(chunk)) = chunks.get_mut(index) {
-        chunk.insert("text".into(), json!(text("text").unwrap_or_default()));
-        if let Some(title) = text("title") {
-            chunk.insert("title".into(), json!(title));
-        }
-    }
-    Ok(chunks)
+    apply_proposal(&proposal.change, current, Some(current_version)).map_err(|_| {
+        ApiError::conflict(
+            "the chunk this proposal changes is no longer in the knowledge base; propose again",
+        )
+    })
 }
 
 /// Approves or rejects a proposal: the common body of both routes.
@@ -422,7 +385,7 @@ async fn decide(
             tenant,
             &proposal.agent_id,
             &chunks,
-            &content_hash(&chunks),
+            &stored_content_hash(&chunks),
             now,
         )
         .await

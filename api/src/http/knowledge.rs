@@ -6,7 +6,6 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::AppState;
@@ -77,14 +76,6 @@ pub(super) fn chunk_view(index: usize, chunk: &Value) -> ChunkView {
         text: text("text").unwrap_or_default(),
         source: text("source"),
     }
-}
-
-/// A knowledge base's content hash, as syncs compute theirs: over the chunks' JSON.
-pub(super) fn content_hash(chunks: &Value) -> String {
-    Sha256::digest(chunks.to_string().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Re-crawl the agent's website and build a new KB version if it changed (emits `kb.synced`).

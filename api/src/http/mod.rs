@@ -6,6 +6,7 @@
 //! - Every route but `POST /v2/auth/token` needs a bearer token and a scope ([`auth`]), passes the
 //!   caller's tenant to every store call, and draws from the caller's rate limit ([`rate_limit`]).
 //! - Every mutating route honours `Idempotency-Key` ([`idempotency`]).
+//! - Mission tasks also answer under the product page's paths (`tasks::SEED_BASE`), outside `/v2`.
 //! - Events that routes emit are committed with the change they report; after the commit the route
 //!   wakes `ApiContext::events`, so SSE streams and the webhook worker see them at once.
 //!
@@ -35,13 +36,14 @@ mod kb_proposals;
 mod knowledge;
 mod openapi;
 mod operations;
+mod tasks;
 mod templates;
 mod webhooks;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::any;
+use axum::routing::{any, get, post};
 use tokio::sync::Notify;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -91,6 +93,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::get_webhook, webhooks::delete_webhook))
         .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(webhooks::test_webhook))
+        .routes(routes!(tasks::create_task, tasks::list_tasks))
+        .routes(routes!(tasks::get_task))
+        .routes(routes!(tasks::cancel_task))
         .routes(routes!(events::stream))
 }
 
@@ -112,10 +117,20 @@ pub fn router(ctx: ApiContext) -> Router {
     };
     let (api, spec) = api_routes().split_for_parts();
     let spec = openapi::finish(spec);
-    api.route("/v2", any(error::route_not_found))
-        .route("/v2/", any(error::route_not_found))
-        .route("/v2/{*rest}", any(error::route_not_found))
-        .method_not_allowed_fallback(error::method_not_allowed)
-        .with_state(state)
-        .merge(openapi::routes(&spec))
+    let seed = tasks::SEED_BASE;
+    api.route(
+        &format!("{seed}/tasks"),
+        post(tasks::create_task).get(tasks::list_tasks),
+    )
+    .route(&format!("{seed}/tasks/{{id}}"), get(tasks::get_task))
+    .route(
+        &format!("{seed}/tasks/{{id}}/cancel"),
+        post(tasks::cancel_task),
+    )
+    .route("/v2", any(error::route_not_found))
+    .route("/v2/", any(error::route_not_found))
+    .route("/v2/{*rest}", any(error::route_not_found))
+    .method_not_allowed_fallback(error::method_not_allowed)
+    .with_state(state)
+    .merge(openapi::routes(&spec))
 }

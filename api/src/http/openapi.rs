@@ -37,6 +37,7 @@ use super::error::{ErrorBody, ErrorCode, ErrorDetail};
         (name = "agent-builder", description = "Agents from a website and/or instructions"),
         (name = "knowledge", description = "Knowledge bases, syncs and proposed changes"),
         (name = "calls", description = "Call records, transcripts and extractions"),
+        (name = "tasks", description = "Outbound mission calls: call a number with a task, get the transcript and a summary"),
         (name = "webhooks", description = "Event subscriptions and their deliveries"),
         (name = "events", description = "Server-Sent Events"),
     ),
@@ -174,6 +175,15 @@ const LINKS: &[LinkSet] = &[
             ("GetWebhook", "get_webhook", "id", "/id"),
             ("ListDeliveries", "list_deliveries", "id", "/id"),
             ("TestWebhook", "test_webhook", "id", "/id"),
+        ],
+    ),
+    (
+        "/v2/tasks",
+        "post",
+        "201",
+        &[
+            ("GetTask", "get_task", "id", "/task_id"),
+            ("CancelTask", "cancel_task", "id", "/task_id"),
         ],
     ),
     (
@@ -415,6 +425,9 @@ mod tests {
             "/v2/calls/{id}/transcript",
             "/v2/webhooks/{id}/deliveries",
             "/v2/events",
+            "/v2/tasks",
+            "/v2/tasks/{id}",
+            "/v2/tasks/{id}/cancel",
         ] {
             assert!(paths.contains_key(path), "{path} is missing");
         }

@@ -1,9 +1,11 @@
 //! `kb_sync` jobs, and the monitor that queues one per active agent with a website every interval.
 //!
 //! A sync re-reads the agent's site with the same pipeline that provisioned it (same template and
-//! instructions, so the chunks are comparable), hashes the knowledge and compares it with the newest
-//! version. Changed: a new version and `kb.synced` `{agent_id, version, added, removed, doc_count}`.
-//! Unchanged: the job completes with `changed: false` and writes no version.
+//! instructions, so the chunks are comparable), applies again every approved proposal (in the order they
+//! were approved; one whose chunk the site no longer has is left out, since the site moved on), hashes
+//! the knowledge and compares it with the newest version. Changed: a new version and `kb.synced`
+//! `{agent_id, version, added, removed, doc_count, proposals_applied}`. Unchanged: the job completes with
+//! `changed: false` and writes no version.
 
 use std::time::Duration;
 
@@ -12,10 +14,17 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use super::knowledge::{chunks_value, content_hash, diff};
+use super::knowledge::{StaleProposal, apply_proposal, chunks_value, diff, stored_content_hash};
 use super::lease::{Job, JobError, emit_operation_updated};
 use crate::ApiContext;
-use crate::store::{NewOperation, OperationKind, OperationStatus, StoreError};
+use crate::store::{KbProposalStatus, NewOperation, OperationKind, OperationStatus, StoreError};
+
+fn chunk_list(chunks: Value) -> Vec<Value> {
+    match chunks {
+        Value::Array(list) => list,
+        _ => Vec::new(),
+    }
+}
 
 /// Attempts a monitor-queued sync gets.
 const SYNC_ATTEMPTS: u32 = 3;
@@ -53,34 +62,45 @@ pub(crate) async fn run_kb_sync(job: &Job) -> Result<(), JobError> {
         name: agent.name.clone(),
     };
     let fresh = job.with_heartbeat(job.provision(&request)).await??;
-    let hash = content_hash(&fresh.knowledge);
+    let mut approved = job
+        .ctx
+        .store
+        .list_kb_proposals(tenant, agent_id, Some(KbProposalStatus::Approved))
+        .await?;
+    approved.sort_by_key(|p| (p.decided_at, p.created_at));
+    let mut chunks = chunk_list(chunks_value(&fresh.knowledge));
+    let mut applied = 0;
+    for proposal in &approved {
+        match apply_proposal(&proposal.change, chunks.clone(), None) {
+            Ok(next) => {
+                chunks = next;
+                applied += 1;
+            }
+            Err(StaleProposal) => {
+                debug!(proposal = %proposal.id, "approved proposal no longer applies to the site")
+            }
+        }
+    }
+    let chunks = Value::Array(chunks);
+    let hash = stored_content_hash(&chunks);
     let latest = job.ctx.store.latest_kb_version(tenant, agent_id).await?;
     let now = job.now_ms();
     let mut tx = job.ctx.store.begin().await?;
     let changed = latest.as_ref().is_none_or(|v| v.content_hash != hash);
     let result = if changed {
-        let (added, removed) = diff(
-            latest.as_ref().map_or(&Value::Null, |v| &v.chunks),
-            &fresh.knowledge,
-        );
+        let (added, removed) = diff(latest.as_ref().map_or(&Value::Null, |v| &v.chunks), &chunks);
         let version = job
             .ctx
             .store
-            .create_kb_version(
-                &mut tx,
-                tenant,
-                agent_id,
-                &chunks_value(&fresh.knowledge),
-                &hash,
-                now,
-            )
+            .create_kb_version(&mut tx, tenant, agent_id, &chunks, &hash, now)
             .await?;
         let data = json!({
             "agent_id": agent_id,
             "version": version.version,
             "added": added,
             "removed": removed,
-            "doc_count": fresh.knowledge.len(),
+            "doc_count": chunks.as_array().map_or(0, Vec::len),
+            "proposals_applied": applied,
         });
         job.ctx
             .store

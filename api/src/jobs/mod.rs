@@ -32,7 +32,9 @@ mod lease;
 mod provision;
 
 pub use kb_sync::{enqueue_due_kb_syncs, run_monitor};
-pub use knowledge::{chunks_value, content_hash};
+pub use knowledge::{
+    StaleProposal, apply_proposal, chunks_value, content_hash, stored_content_hash,
+};
 pub use lease::{JobError, operation_payload};
 
 use std::sync::Arc;

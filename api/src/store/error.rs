@@ -14,6 +14,9 @@ pub enum StoreError {
     /// holds, or deciding a proposal twice. The text says which, in words fit for an API user.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The action is not allowed in the row's current state, e.g. cancelling a task that is in progress.
+    #[error("invalid status: {0}")]
+    InvalidStatus(String),
     /// A worker's lease on a job or delivery ran out and another worker took it over: stop working on it.
     #[error("lease lost")]
     LeaseLost,

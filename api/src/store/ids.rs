@@ -20,6 +20,8 @@ pub const SERVICE_ACCOUNT_PREFIX: &str = "sa_";
 pub const KB_PROPOSAL_PREFIX: &str = "kbp_";
 /// Webhook deliveries.
 pub const DELIVERY_PREFIX: &str = "whd_";
+/// Mission tasks.
+pub const TASK_PREFIX: &str = "task_";
 /// API key secrets.
 pub(crate) const SECRET_PREFIX: &str = "sk_live_";
 /// Access tokens.

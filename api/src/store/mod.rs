@@ -1,6 +1,6 @@
 //! The durable store behind the REST API v2: tenants, API keys and tokens, agents, the operations queue,
-//! knowledge-base versions and proposals, calls, webhooks, the event log with its webhook outbox, and
-//! idempotency keys.
+//! knowledge-base versions and proposals, calls, mission tasks, webhooks, the event log with its webhook
+//! outbox, and idempotency keys.
 //!
 //! # Backends
 //! SQLite is the default: one file in the data directory (`dialtone.db`), opened in WAL mode with foreign
@@ -56,6 +56,7 @@ mod knowledge;
 mod open;
 mod operations;
 mod rows;
+mod tasks;
 mod tenants;
 mod webhooks;
 
@@ -78,7 +79,7 @@ pub use fleet::LiveAgent;
 pub use idempotency::{IdempotencyBegin, IdempotencyRequest};
 pub use ids::{
     AGENT_PREFIX, CALL_PREFIX, DELIVERY_PREFIX, EVENT_PREFIX, KB_PROPOSAL_PREFIX, OPERATION_PREFIX,
-    SERVICE_ACCOUNT_PREFIX, TENANT_PREFIX, WEBHOOK_PREFIX,
+    SERVICE_ACCOUNT_PREFIX, TASK_PREFIX, TENANT_PREFIX, WEBHOOK_PREFIX,
 };
 pub use knowledge::{KbProposal, KbProposalStatus, KbVersion, KbVersionInfo};
 pub use open::{DATABASE_FILE, DbLocation};
@@ -86,6 +87,7 @@ pub use operations::{
     JobLease, NewOperation, Operation, OperationFailure, OperationKind, OperationStage,
     OperationStatus, operation_backoff_ms,
 };
+pub use tasks::{NewTask, Task, TaskFilter, TaskLease, TaskStatus};
 pub use tenants::Tenant;
 pub use webhooks::{NewWebhook, Webhook};
 

@@ -254,20 +254,29 @@ impl Store {
         .collect()
     }
 
-    /// How many jobs of `kind` the tenant queued since `since_ms` (the builder's daily quota).
+    /// The tenant's jobs of `kind` created since `since_ms`, counted inside `tx` with the tenant's row
+    /// locked: requests that check a quota and then queue a job, each in its own transaction, are
+    /// serialised, so two of them can never both see room for one more.
     pub async fn count_operations_since(
         &self,
+        tx: &mut Tx,
         tenant_id: &str,
         kind: OperationKind,
         since_ms: i64,
     ) -> Result<i64, StoreError> {
+        let lock = with_row_lock!(self.backend, update, "SELECT id FROM tenants WHERE id = $1");
+        sqlx::query(lock)
+            .bind(tenant_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         Ok(sqlx::query_scalar(
             "SELECT COUNT(*) FROM operations WHERE tenant_id = $1 AND kind = $2 AND created_at >= $3",
         )
         .bind(tenant_id)
         .bind(kind.as_str())
         .bind(since_ms)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut **tx)
         .await?)
     }
 

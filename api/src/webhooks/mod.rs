@@ -15,6 +15,8 @@
 //! {"webhook_id": "wh_...", "event_id": "evt_...", "event_type": "agent.activated",
 //!  "created_at": "2026-04-17T14:23:01Z", "idempotency_key": "evt_...", "data": {...}}
 //! ```
+//! `task.updated` is the exception: its body is the task payload itself (see [`envelope_body`]).
+//!
 //! Headers: `Content-Type: application/json`, `Dialtone-Signature` (see [`signature`]), `Dialtone-Event`
 //! (the event type) and `Dialtone-Delivery` (the delivery id, new per webhook, the same across retries).
 
@@ -108,8 +110,22 @@ pub fn iso8601(ms: i64) -> String {
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
 }
 
-/// The body of a delivery.
+/// The body of a delivery. `task.updated` events go out in the product's own shape: the task's fields
+/// (`event`, `timestamp`, `task_id`, `task_number`, `status`, `task_data`, `result_data`, `merchant_id`)
+/// at the top level, with `webhook_id`, `event_id` and `idempotency_key` beside them.
 pub fn envelope_body(due: &DueDelivery) -> Vec<u8> {
+    if due.event.event_type == crate::tasks::payload::TASK_UPDATED
+        && let Value::Object(fields) = &due.event.data
+    {
+        let mut body = fields.clone();
+        body.insert(
+            "webhook_id".into(),
+            Value::from(due.delivery.webhook_id.as_str()),
+        );
+        body.insert("event_id".into(), Value::from(due.event.id.as_str()));
+        body.insert("idempotency_key".into(), Value::from(due.event.id.as_str()));
+        return serde_json::to_vec(&body).unwrap_or_default();
+    }
     let envelope = Envelope {
         webhook_id: &due.delivery.webhook_id,
         event_id: &due.event.id,

@@ -12,6 +12,7 @@ on_both_backends!(jobs_report_queued_processing_completed_failed);
 on_both_backends_with!(
     ApiConfig { builder_jobs_per_day: 2, ..ApiConfig::default() };
     the_daily_quota_answers_429,
+    concurrent_requests_never_exceed_the_quota,
 );
 
 async fn create(app: &App, body: serde_json::Value) -> crate::support::Resp {
@@ -148,4 +149,20 @@ async fn the_daily_quota_answers_429(app: &App) {
         create(app, json!({"instructions": "A cafe"})).await.status,
         StatusCode::ACCEPTED
     );
+}
+
+async fn concurrent_requests_never_exceed_the_quota(app: &App) {
+    let answers = futures_util::future::join_all(
+        (0..8).map(|i| create(app, json!({"instructions": format!("Cafe number {i}")}))),
+    )
+    .await;
+    let accepted = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::ACCEPTED)
+        .count();
+    let limited = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((accepted, limited), (2, 6), "the quota is 2");
 }

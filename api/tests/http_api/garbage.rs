@@ -31,6 +31,11 @@ const PATHS: &[&str] = &[
     "/v2/webhooks/{}",
     "/v2/webhooks/{}/deliveries",
     "/v2/webhooks/{}/test",
+    "/v2/tasks",
+    "/v2/tasks/{}",
+    "/v2/tasks/{}/cancel",
+    "/api/v1/workapi-ai/let-your-agent-make-a-phone-call-with-a-mission/tasks",
+    "/api/v1/workapi-ai/let-your-agent-make-a-phone-call-with-a-mission/tasks/{}",
     "/v2/{}",
 ];
 
@@ -43,6 +48,7 @@ const QUERY_KEYS: &[&str] = &[
     "to",
     "agent_id",
     "disposition",
+    "phone_number",
 ];
 
 fn encode(text: &str) -> String {
@@ -85,6 +91,9 @@ fn json_value() -> impl Strategy<Value = Value> {
                     Just("instructions".to_owned()),
                     Just("name".to_owned()),
                     Just("grant_type".to_owned()),
+                    Just("task".to_owned()),
+                    Just("metadata".to_owned()),
+                    Just("agent_id".to_owned()),
                     "[a-z_]{1,12}",
                 ],
                 inner,
@@ -164,6 +173,24 @@ fn no_input_answers_5xx_and_errors_keep_their_shape() {
     let app = runtime.block_on(App::new(Backend::Sqlite)).unwrap();
     // A few real resources, so some generated ids and bodies reach the handlers' deeper paths.
     runtime.block_on(crate::support::provision(&app, "https://garbage.example"));
+    // An active agent, so task bodies that pass validation are created (and can then be cancelled).
+    runtime.block_on(async {
+        let mut tx = app.ctx.store.begin().await.unwrap();
+        app.ctx
+            .store
+            .create_agent(
+                &mut tx,
+                &app.a.id,
+                dialtone_api::store::NewAgent {
+                    status: Some(dialtone_api::store::AgentStatus::Active),
+                    ..dialtone_api::store::NewAgent::default()
+                },
+                crate::support::T0,
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    });
     let config = ProptestConfig {
         cases: 256,
         failure_persistence: None,

@@ -125,6 +125,8 @@ pub struct CallMediaStats {
     pub skipped_ticks: u64,
     /// The jitter buffer's counters.
     pub jitter: JitterStats,
+    /// Agent send slots by how late the call loop produced their frame: the runtime's own pacing.
+    pub tx_lateness: super::LatenessHistogram,
     /// Caller frames the VAD judged.
     pub vad_frames: u64,
     /// Of those, frames the confirming detector (Silero) ran on: its cost for the call is this times its

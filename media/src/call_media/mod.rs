@@ -11,6 +11,7 @@ mod caller_vad;
 mod config;
 mod events;
 mod io;
+mod lateness;
 mod slots;
 
 use std::collections::VecDeque;
@@ -20,6 +21,7 @@ pub use agent_audio::TurnId;
 pub use config::CallMediaConfig;
 pub use events::{CallMediaStats, DtmfSource, MediaEvent};
 pub use io::{Input, MediaError, OutboundFrame, Output};
+pub use lateness::{LATENESS_BOUNDS_MS, LatenessHistogram};
 
 use io::RTP_HEADER;
 
@@ -313,10 +315,10 @@ impl CallMedia {
             match (rx_due, tx_due) {
                 (false, false) => break,
                 (true, false) => self.run_rx_tick(),
-                (false, true) => self.run_tx_tick(),
+                (false, true) => self.run_tx_tick(now),
                 (true, true) => {
                     if self.next_tx.is_some_and(|t| t < self.next_rx) {
-                        self.run_tx_tick();
+                        self.run_tx_tick(now);
                     } else {
                         self.run_rx_tick();
                     }
@@ -335,7 +337,7 @@ impl CallMedia {
         self.caller_tick(tick);
     }
 
-    fn run_tx_tick(&mut self) {
+    fn run_tx_tick(&mut self, now: Instant) {
         let Some(tick) = self.next_tx else {
             return;
         };
@@ -344,6 +346,9 @@ impl CallMedia {
             self.stats.skipped_ticks += 1;
             return;
         }
+        self.stats
+            .tx_lateness
+            .record(now.saturating_duration_since(tick));
         self.agent_tick(tick);
     }
 

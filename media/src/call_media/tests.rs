@@ -154,6 +154,26 @@ fn agent_audio_is_paced_one_packet_per_tick() {
 }
 
 #[test]
+fn send_slots_are_counted_by_how_late_the_loop_ran_them() {
+    let mut call = Call::new(CallMediaConfig::pcmu());
+    call.agent(1, &tone_22k(22_050), None);
+    for _ in 0..10 {
+        call.step(None);
+    }
+    // On time: every slot in the first bucket.
+    assert_eq!(call.media.stats().tx_lateness.counts[0], 10);
+    assert_eq!(call.media.stats().tx_lateness.total(), 10);
+    // A loop that wakes 7 ms late runs the slot then: one slot in the 10 ms bucket, and the next slots
+    // keep their own times.
+    call.now += Duration::from_millis(7);
+    call.step(None);
+    let late = call.media.stats().tx_lateness;
+    assert_eq!(late.counts[3], 1, "{late:?}");
+    assert_eq!(late.quantile_bound_ms(1.0), Some(10));
+    assert_eq!(late.quantile_bound_ms(0.9), Some(1));
+}
+
+#[test]
 fn websocket_mode_sends_nothing_when_quiet() {
     let mut call = Call::new(CallMediaConfig {
         send_silence: false,

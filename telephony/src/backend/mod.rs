@@ -6,6 +6,7 @@
 
 pub mod fake;
 pub mod flite;
+pub mod mission;
 pub mod openai;
 pub mod piper;
 pub mod receptionist;
@@ -22,7 +23,7 @@ use dialtone_media::{Pcm, PcmSlice, SampleRate};
 use futures_util::Stream;
 
 use crate::agent::AgentProfile;
-use crate::dialogue::{Action, LocalTime};
+use crate::dialogue::{Action, LocalTime, Mission};
 
 /// Why a backend failed. Carried to the call loop, which decides whether the call can go on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -110,12 +111,23 @@ pub trait Dialogue: Send {
     fn dtmf(&mut self, digit: char, now: Option<LocalTime>) -> Option<ReplyStream>;
     /// The caller cut the agent off: of the last reply, only `heard` reached them. History keeps that.
     fn interrupted(&mut self, heard: &str);
+
+    /// An answering machine's beep was heard (only listened for on mission calls). The default ignores it.
+    fn beep(&mut self) -> Option<ReplyStream> {
+        None
+    }
 }
 
 /// Something that runs dialogues.
 pub trait DialogueProvider: Send + Sync + fmt::Debug {
     /// A dialogue for one call to `agent` from `caller` (E.164, when known).
     fn start(&self, agent: Arc<AgentProfile>, caller: Option<String>) -> Box<dyn Dialogue>;
+
+    /// A dialogue for an outbound mission call that `agent` makes. The default runs the built-in
+    /// mission policy ([`crate::dialogue::MissionPolicy`]), whatever the provider.
+    fn start_mission(&self, agent: Arc<AgentProfile>, mission: Mission) -> Box<dyn Dialogue> {
+        mission::start(agent, mission)
+    }
 }
 
 /// A reply that is already complete, as a stream.

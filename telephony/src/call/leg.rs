@@ -25,6 +25,8 @@ pub struct CallStart {
     pub to: Option<String>,
     /// The caller's number.
     pub from: Option<String>,
+    /// The task of an outbound mission call; `None` for every other call.
+    pub mission: Option<crate::dialogue::Mission>,
 }
 
 /// Phone numbers stay out of logs.
@@ -35,6 +37,7 @@ impl fmt::Debug for CallStart {
             .field("agent_id", &self.agent_id)
             .field("to", &self.to.as_ref().map(|_| "<redacted>"))
             .field("from", &self.from.as_ref().map(|_| "<redacted>"))
+            .field("mission", &self.mission.is_some())
             .finish()
     }
 }

@@ -89,6 +89,8 @@ struct CallState {
     vad_stop: Duration,
     vad_start: Duration,
     continuation: Continuation,
+    /// Listens for an answering machine's beep, on mission calls only.
+    beeps: Option<dialtone_media::beep::BeepDetector>,
 }
 
 impl CallState {
@@ -152,9 +154,15 @@ impl CallState {
                 return Some(CallEnd::BackendUnavailable);
             }
         }
-        let mut dialogue = backends
-            .dialogue
-            .start(Arc::clone(&agent), start.from.clone());
+        let mut dialogue = match start.mission {
+            Some(mission) => {
+                self.beeps = Some(dialtone_media::beep::BeepDetector::new());
+                backends.dialogue.start_mission(Arc::clone(&agent), mission)
+            }
+            None => backends
+                .dialogue
+                .start(Arc::clone(&agent), start.from.clone()),
+        };
         let greeting = dialogue.greeting();
         self.dialogue = Some(dialogue);
         self.agent = Some(agent);
@@ -274,6 +282,24 @@ impl CallState {
                 self.maybe_respond();
             }
             None => self.stt = None,
+        }
+    }
+
+    /// Caller audio on its way to the recogniser: on mission calls, listen for a beep too.
+    fn on_caller_audio(&mut self, pcm: dialtone_media::PcmSlice<'_>) {
+        let beeped = self.beeps.as_mut().is_some_and(|d| d.push(pcm));
+        if !beeped {
+            return;
+        }
+        debug!("answering-machine beep heard");
+        let reply = self.dialogue.as_mut().and_then(|d| d.beep());
+        if let Some(reply) = reply {
+            self.report.transcript.push(TranscriptEntry {
+                role: Role::Caller,
+                text: "(beep)".into(),
+                interrupted: false,
+            });
+            self.speak(reply);
         }
     }
 

@@ -79,6 +79,7 @@ where
         vad_stop,
         vad_start,
         continuation: Continuation::default(),
+        beeps: None,
     };
     let end = loop {
         // Everything the leg has to say, until it names its next deadline.
@@ -99,6 +100,7 @@ where
                     if let Some(stt) = &mut st.stt {
                         stt.push_audio(pcm);
                     }
+                    st.on_caller_audio(pcm);
                 }
                 LegOutput::Event(LegEvent::Started(start)) => {
                     if let Some(end) = st.on_start(start, &mut leg) {

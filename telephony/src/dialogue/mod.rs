@@ -17,6 +17,7 @@ mod grounding;
 mod hours;
 mod intent;
 mod knowledge;
+mod mission;
 mod reply;
 mod slots;
 mod spoken;
@@ -28,6 +29,7 @@ mod words;
 #[cfg(test)]
 mod tests;
 
+pub use mission::{Mission, MissionOutcome, MissionPolicy, VoicemailPolicy};
 pub use reply::{Action, Booking, LocalTime, Message, Reply, TransferReason};
 
 use std::sync::Arc;

@@ -40,6 +40,15 @@ pub enum Action {
     },
     /// Hang up after the text is spoken.
     EndCall,
+    /// How an outbound mission went: what the callee answered, or that a machine picked up.
+    MissionResult {
+        /// The overall result.
+        outcome: super::mission::MissionOutcome,
+        /// The callee's answer in their words, when there is one.
+        answer: Option<String>,
+        /// A voicemail message was left.
+        message_left: bool,
+    },
 }
 
 /// A message the caller confirmed.

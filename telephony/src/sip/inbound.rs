@@ -163,6 +163,7 @@ pub(super) async fn handle(shared: Arc<Shared>, mut tx: Transaction) {
         agent_id: Some(agent.id.clone()),
         to: to.first().cloned(),
         from: caller_number(&request),
+        mission: None,
     };
     let refer_host = request
         .from_header()

@@ -23,6 +23,7 @@ fn start() -> CallStart {
         agent_id: Some("bright-smile-dental".into()),
         to: Some("+15035550142".into()),
         from: None,
+        mission: None,
     }
 }
 

@@ -20,6 +20,7 @@ use super::server::{RING_TIMEOUT, SipServer};
 use super::transport::RtpTransport;
 use super::{SipError, random_u64, trunk};
 use crate::call::{CallReport, CallStart, redact_number, run_call};
+use crate::dialogue::Mission;
 
 /// A call to place.
 #[derive(Debug, Clone)]
@@ -32,6 +33,9 @@ pub struct PlaceCall {
     pub trunk: Option<String>,
     /// Caller id; defaults to the trunk's `from`, then its username.
     pub from: Option<String>,
+    /// The task, when the call is an outbound mission: the agent then introduces itself and its
+    /// purpose, asks, confirms and ends, instead of answering like a receptionist.
+    pub mission: Option<Mission>,
 }
 
 impl SipServer {
@@ -160,6 +164,7 @@ impl SipServer {
             to: None,
             // The dialogue's "caller" is whoever is on the other end of the line.
             from: (!is_uri).then(|| call.to.clone()),
+            mission: call.mission.clone(),
         };
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();

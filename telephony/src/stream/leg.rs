@@ -86,6 +86,7 @@ impl CallLeg for StreamLeg {
                     agent_id: start.agent_id().map(str::to_owned),
                     to: start.dialled_number().map(str::to_owned),
                     from: start.caller_number().map(str::to_owned),
+                    mission: None,
                     call_id: start.call_id,
                 })),
                 StreamEvent::Media(event) => LegOutput::Event(LegEvent::Media(event)),

@@ -14,4 +14,5 @@ mod idempotency;
 mod knowledge;
 mod open;
 mod operations;
+mod tasks;
 mod webhooks;

@@ -404,10 +404,12 @@ async fn counts_builder_jobs_in_a_window(store: Store) {
     queue(&store, &t.id, OperationKind::Provision, 1, T0 + DAY + 5).await;
     queue(&store, &other.id, OperationKind::Builder, 1, T0 + DAY + 5).await;
     let now = T0 + DAY + 10;
+    let mut tx = store.begin().await.unwrap();
     let count = store
-        .count_operations_since(&t.id, OperationKind::Builder, now - DAY)
+        .count_operations_since(&mut tx, &t.id, OperationKind::Builder, now - DAY)
         .await
         .unwrap();
+    tx.commit().await.unwrap();
     assert_eq!(count, 2);
 }
 
@@ -427,13 +429,15 @@ async fn operations_are_tenant_isolated(store: Store) {
             .unwrap()
             .is_empty()
     );
+    let mut tx = store.begin().await.unwrap();
     assert_eq!(
         store
-            .count_operations_since(&b.id, OperationKind::Builder, 0)
+            .count_operations_since(&mut tx, &b.id, OperationKind::Builder, 0)
             .await
             .unwrap(),
         0
     );
+    tx.commit().await.unwrap();
 
     let claimed = store
         .claim_operation("w", None, LEASE, T0)

@@ -18,7 +18,9 @@ use crate::agent::AgentProfile;
 use crate::backend::{
     BackendError, Dialogue, DialogueProvider, ReplyPart, ReplyStream, ready_reply,
 };
-use crate::dialogue::{Action, Booking, LocalTime, Message, TransferReason};
+use crate::dialogue::{Action, Booking, LocalTime, Message, Mission, TransferReason};
+
+use super::mission;
 
 const PROVIDER: &str = "openai-chat";
 /// Longest part of one document put in the system prompt, in characters.
@@ -48,6 +50,19 @@ impl DialogueProvider for OpenAiChat {
             knowledge: knowledge(&agent),
             agent,
             caller,
+            mission: None,
+            conversation: Arc::new(Mutex::new(Conversation::default())),
+        })
+    }
+
+    /// The model pursues the task (see `mission.rs`); the opening is the built-in policy's.
+    fn start_mission(&self, agent: Arc<AgentProfile>, mission: Mission) -> Box<dyn Dialogue> {
+        Box::new(ChatDialogue {
+            api: self.api.clone(),
+            knowledge: String::new(),
+            agent,
+            caller: None,
+            mission: Some(mission),
             conversation: Arc::new(Mutex::new(Conversation::default())),
         })
     }
@@ -104,6 +119,8 @@ struct ChatDialogue {
     agent: Arc<AgentProfile>,
     caller: Option<String>,
     knowledge: String,
+    /// Set on an outbound mission call.
+    mission: Option<Mission>,
     conversation: Arc<Mutex<Conversation>>,
 }
 
@@ -113,6 +130,9 @@ fn lock(conversation: &Mutex<Conversation>) -> std::sync::MutexGuard<'_, Convers
 
 impl ChatDialogue {
     fn system_prompt(&self, now: Option<LocalTime>) -> String {
+        if let Some(m) = &self.mission {
+            return mission::system_prompt(&self.agent, m);
+        }
         let agent = &self.agent;
         let business = agent
             .facts
@@ -159,6 +179,9 @@ impl ChatDialogue {
     }
 
     fn tools(&self) -> Value {
+        if self.mission.is_some() {
+            return mission::tools();
+        }
         let mut tools = vec![
             tool(
                 "take_message",
@@ -217,7 +240,7 @@ impl ChatDialogue {
     }
 }
 
-fn tool(name: &str, description: &str, properties: Value, required: &[&str]) -> Value {
+pub(super) fn tool(name: &str, description: &str, properties: Value, required: &[&str]) -> Value {
     json!({
         "type": "function",
         "function": {
@@ -256,7 +279,10 @@ fn knowledge(agent: &AgentProfile) -> String {
 
 impl Dialogue for ChatDialogue {
     fn greeting(&mut self) -> ReplyStream {
-        let text = self.agent.greeting_text();
+        let text = match &self.mission {
+            Some(m) => mission::opening(&self.agent, m),
+            None => self.agent.greeting_text(),
+        };
         let mut conversation = lock(&self.conversation);
         conversation.generation += 1;
         conversation
@@ -297,6 +323,12 @@ impl Dialogue for ChatDialogue {
 
     fn dtmf(&mut self, digit: char, now: Option<LocalTime>) -> Option<ReplyStream> {
         Some(self.respond(&format!("(The caller pressed the {digit} key.)"), now))
+    }
+
+    fn beep(&mut self) -> Option<ReplyStream> {
+        self.mission
+            .is_some()
+            .then(|| self.respond("(A beep: an answering machine is recording now.)", None))
     }
 
     fn interrupted(&mut self, heard: &str) {
@@ -523,6 +555,7 @@ impl Turn {
                 ),
             },
             "end_call" => (Some(Action::EndCall), "The call ends after your reply."),
+            "report_result" => mission::report(arguments),
             other => {
                 debug!(tool = %other.chars().take(40).collect::<String>(), "unknown tool called");
                 (None, "Error: no such tool. Nothing was done.")

@@ -6,6 +6,7 @@
 
 mod chat;
 mod chat_stream;
+mod mission;
 mod sse;
 mod stt;
 mod tts;
