@@ -1,7 +1,8 @@
 //! `/metrics` on the real `dialtone serve`: one agent provisioned from a fixture site through the API, one
 //! call to its number over the Twilio media-stream protocol (speech recognition and synthesis by a fake
-//! OpenAI-compatible server on loopback), then a scrape. The counters of both moved, and the whole
-//! exposition parses: HELP and TYPE for every family, every sample `name{labels} value`.
+//! OpenAI-compatible server on loopback), `agent.activated` delivered to a webhook, then a scrape. The
+//! counters of each moved, and the whole exposition parses: HELP and TYPE for every family, every sample
+//! `name{labels} value`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -40,7 +41,8 @@ fn write_site(dir: &Path) {
 }
 
 /// An OpenAI-compatible server on loopback: every transcription reads as the Saturday question, and
-/// every synthesis is 300 ms of a tone (24 kHz 16-bit PCM, as `response_format: "pcm"` gives).
+/// every synthesis is 300 ms of a tone (24 kHz 16-bit PCM, as `response_format: "pcm"` gives). It also
+/// takes webhooks at `/hook`.
 async fn fake_openai() -> String {
     let tone: Vec<u8> = (0..7_200)
         .flat_map(|i| {
@@ -53,6 +55,10 @@ async fn fake_openai() -> String {
         .route(
             "/v1/audio/transcriptions",
             post(|| async { axum::Json(json!({"text": "What time do you open on Saturday?"})) }),
+        )
+        .route(
+            "/hook",
+            post(|| async { axum::http::StatusCode::NO_CONTENT }),
         )
         .route(
             "/v1/audio/speech",
@@ -221,6 +227,14 @@ async fn a_call_and_a_provisioning_move_the_counters() {
     );
     assert_eq!(value(&before, "dialtone_webhook_outbox"), 0.0);
 
+    let hook = http
+        .post(format!("{}/v2/webhooks", server.url))
+        .bearer_auth(&key)
+        .json(&json!({"url": openai.replace("/v1", "/hook"), "events": ["agent.activated"]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(hook.status().is_success(), "{}", hook.status());
     provision(&http, &server.url, &key, &site.url("/")).await;
 
     let ws = format!(
@@ -242,18 +256,26 @@ async fn a_call_and_a_provisioning_move_the_counters() {
         "the agent never answered the question"
     );
 
-    // The server records the call when its loop ends, just after the softphone's `stop`.
+    // The server records the call when its loop ends, just after the softphone's `stop`; the webhook
+    // worker delivers `agent.activated` on its own schedule.
     let started = Instant::now();
     let after = loop {
         let samples = scrape(&http, &server.url).await;
-        if value(
+        let ended = value(
             &samples,
             "dialtone_calls_ended_total{reason=\"carrier_stopped\"}",
-        ) >= 1.0
-        {
+        );
+        let delivered = value(
+            &samples,
+            "dialtone_webhook_attempts_total{outcome=\"delivered\"}",
+        );
+        if ended >= 1.0 && delivered >= 1.0 {
             break samples;
         }
-        assert!(started.elapsed() < DEADLINE, "the call was never recorded");
+        assert!(
+            started.elapsed() < DEADLINE,
+            "the call or the webhook was never recorded"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
 
@@ -316,6 +338,21 @@ async fn a_call_and_a_provisioning_move_the_counters() {
         value(&after, "dialtone_jobs_queued{state=\"running\"}"),
         0.0
     );
+    assert_eq!(
+        value(
+            &after,
+            "dialtone_webhook_attempts_total{outcome=\"delivered\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &after,
+            "dialtone_webhook_attempts_total{outcome=\"unreachable\"}"
+        ),
+        0.0
+    );
+    assert_eq!(value(&after, "dialtone_webhook_outbox"), 0.0);
     // No number, key or id leaked into a label.
     for series in after.keys() {
         for secret in ["+1503", "555", "agt_", "sk_live", "CA0123"] {
