@@ -133,6 +133,7 @@ mod tests {
             from: None,
             to: None,
             started_at: None,
+            outbound: false,
             transcript: lines
                 .iter()
                 .map(|(role, text)| TranscriptEntry {

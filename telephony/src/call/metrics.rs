@@ -308,6 +308,7 @@ mod tests {
             from: Some("+15035550100".into()),
             to: Some("+15035550199".into()),
             started_at: None,
+            outbound: false,
             transcript: Vec::new(),
             turns: Vec::new(),
             actions: Vec::new(),

@@ -18,7 +18,7 @@ mod speaker;
 mod timing;
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use directory::{AgentDirectory, StaticDirectory, redact_number};
+pub use directory::{AgentDirectory, StartedCall, StaticDirectory, redact_number};
 pub use leg::{
     CallLeg, CallStart, LegError, LegEvent, LegOutput, Signal, Transport, TransportClosed, Wire,
 };
@@ -119,6 +119,15 @@ impl CallState {
         };
         info!(agent = %agent.id, call = %start.call_id, "call started");
         self.report.agent_id = Some(agent.id.clone());
+        self.report.outbound = start.mission.is_some();
+        let started = StartedCall {
+            call_id: start.call_id.clone(),
+            from: start.from.clone(),
+            to: start.to.clone(),
+            started_at: self.report.started_at.unwrap_or_else(|| self.deps.clock.now()),
+            outbound: self.report.outbound,
+        };
+        directory.call_started(&agent, &started);
         let backends = match self.deps.providers.for_agent(&agent.providers) {
             Ok(b) => b,
             Err(e) => {

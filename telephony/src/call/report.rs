@@ -75,6 +75,8 @@ pub struct CallReport {
     /// When the call started, by [`CallDeps::clock`](super::CallDeps): what the call log records, since
     /// the report itself only arrives when the call ends.
     pub started_at: Option<std::time::SystemTime>,
+    /// The agent placed the call (an outbound mission) rather than answering it.
+    pub outbound: bool,
     /// Turn by turn.
     pub transcript: Vec<TranscriptEntry>,
     /// Latency milestones of each agent answer to a caller turn.

@@ -68,6 +68,7 @@ where
             from: None,
             to: None,
             started_at: None,
+            outbound: false,
             transcript: Vec::new(),
             turns: Vec::new(),
             actions: Vec::new(),
