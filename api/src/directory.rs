@@ -14,8 +14,8 @@
 
 mod calls;
 
-pub use calls::{CallRecorder, call_disposition, call_extractions};
 use calls::CallNotice;
+pub use calls::{CallRecorder, call_disposition, call_extractions};
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -84,8 +84,9 @@ pub struct StoreDirectory {
     writer: Mutex<()>,
     /// Counts finished rebuilds, for whoever needs to know one happened (tests, health checks).
     rebuilds: watch::Sender<u64>,
-    /// Where calls' starts go: the call recorder's queue, once one is attached.
-    call_log: OnceLock<mpsc::UnboundedSender<CallNotice>>,
+    /// Where calls' starts go: the call recorder's queue, once one is attached. Weak, so the recorder
+    /// still ends once its sinks are gone.
+    call_log: OnceLock<mpsc::WeakUnboundedSender<CallNotice>>,
 }
 
 impl std::fmt::Debug for StoreDirectory {
@@ -111,8 +112,8 @@ impl StoreDirectory {
     }
 
     /// Sends the starts of store agents' calls to the recorder's queue (the first attached wins).
-    pub(crate) fn attach_call_log(&self, queue: mpsc::UnboundedSender<CallNotice>) {
-        let _ = self.call_log.set(queue);
+    pub(crate) fn attach_call_log(&self, queue: &mpsc::UnboundedSender<CallNotice>) {
+        let _ = self.call_log.set(queue.downgrade());
     }
 
     /// A directory over `files` with the store's active agents loaded.
@@ -269,7 +270,11 @@ impl AgentDirectory for StoreDirectory {
         if !self.read().by_id.contains_key(&agent.id) {
             return;
         }
-        if let Some(queue) = self.call_log.get() {
+        if let Some(queue) = self
+            .call_log
+            .get()
+            .and_then(mpsc::WeakUnboundedSender::upgrade)
+        {
             let _ = queue.send(CallNotice::Started {
                 agent_id: agent.id.clone(),
                 call: call.clone(),

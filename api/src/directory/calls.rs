@@ -40,13 +40,15 @@ impl CallRecorder {
     /// call that already ended.
     pub fn spawn(ctx: ApiContext, directory: Arc<StoreDirectory>) -> (ReportSink, JoinHandle<()>) {
         let (tx, mut rx) = mpsc::unbounded_channel::<CallNotice>();
-        directory.attach_call_log(tx.clone());
+        directory.attach_call_log(&tx);
         let task = tokio::spawn(async move {
             // Calls whose start is written: (agent, transport call id) -> the call's row id.
             let mut open: HashMap<(String, String), String> = HashMap::new();
             while let Some(notice) = rx.recv().await {
                 let (agent_id, call_id) = match &notice {
-                    CallNotice::Started { agent_id, call } => (agent_id.clone(), call.call_id.clone()),
+                    CallNotice::Started { agent_id, call } => {
+                        (agent_id.clone(), call.call_id.clone())
+                    }
                     CallNotice::Ended(report) => (
                         report.agent_id.clone().unwrap_or_default(),
                         report.call_id.clone().unwrap_or_default(),
@@ -80,7 +82,7 @@ impl CallRecorder {
         });
         let sink: ReportSink = Arc::new(move |report: CallReport| {
             // The task outlives every sink clone; a send fails only during shutdown.
-            let _ = tx.send(CallNotice::Ended(report));
+            let _ = tx.send(CallNotice::Ended(Box::new(report)));
         });
         (sink, task)
     }
@@ -121,7 +123,14 @@ impl CallRecorder {
         };
         let data = started_event(&row, agent_id);
         ctx.store
-            .emit(&mut tx, tenant, "call.started", Some(agent_id), &data, started_at)
+            .emit(
+                &mut tx,
+                tenant,
+                "call.started",
+                Some(agent_id),
+                &data,
+                started_at,
+            )
             .await?;
         tx.commit().await?;
         ctx.events.notify_waiters();
@@ -215,7 +224,14 @@ impl CallRecorder {
         if let Some(row) = &started_here {
             let data = started_event(row, agent_id);
             ctx.store
-                .emit(&mut tx, tenant, "call.started", Some(agent_id), &data, ended_at)
+                .emit(
+                    &mut tx,
+                    tenant,
+                    "call.started",
+                    Some(agent_id),
+                    &data,
+                    ended_at,
+                )
                 .await?;
         }
         let events = [
@@ -262,8 +278,8 @@ pub(crate) enum CallNotice {
         /// The call.
         call: StartedCall,
     },
-    /// A call ended.
-    Ended(CallReport),
+    /// A call ended (boxed: a report is far larger than a start).
+    Ended(Box<CallReport>),
 }
 
 fn unix_ms(t: SystemTime) -> Option<i64> {

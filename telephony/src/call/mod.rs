@@ -124,7 +124,10 @@ impl CallState {
             call_id: start.call_id.clone(),
             from: start.from.clone(),
             to: start.to.clone(),
-            started_at: self.report.started_at.unwrap_or_else(|| self.deps.clock.now()),
+            started_at: self
+                .report
+                .started_at
+                .unwrap_or_else(|| self.deps.clock.now()),
             outbound: self.report.outbound,
         };
         directory.call_started(&agent, &started);
