@@ -133,7 +133,8 @@ async fn an_unknown_agent_is_404() {
 
 #[tokio::test]
 async fn the_token_checker_guards_the_route() {
-    let check: TokenCheck = Arc::new(|token| token == Some("sk_live_good"));
+    let check: TokenCheck =
+        Arc::new(|token| Box::pin(async move { token.as_deref() == Some("sk_live_good") }));
     let body = json!({"sdp": AUDIO_OFFER, "agent_id": "bright-smile-dental"}).to_string();
     for token in [None, Some("sk_live_bad")] {
         let (status, reply) = post(app(Some(check.clone())), Body::from(body.clone()), token).await;

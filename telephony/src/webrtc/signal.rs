@@ -29,8 +29,13 @@ use super::transport::WebRtcTransport;
 use crate::call::{CallDeps, CallStart, run_call};
 use crate::http::ReportSink;
 
-/// Decides whether a bearer token (`None` when the request has none) may start a browser call.
-pub type TokenCheck = Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>;
+/// Decides whether a bearer token (`None` when the request has none) may start a browser call. Async,
+/// so it can look the token up in the API's store.
+pub type TokenCheck = Arc<
+    dyn Fn(Option<String>) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// Where browser calls take their media.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,7 +175,7 @@ async fn start_call(
     body: &[u8],
 ) -> Result<OfferResponse, SignalError> {
     if let Some(check) = &state.auth
-        && !check(bearer(headers))
+        && !check(bearer(headers).map(str::to_owned)).await
     {
         return Err(SignalError {
             status: StatusCode::UNAUTHORIZED,
