@@ -23,7 +23,9 @@ use rtc::peer_connection::event::RTCPeerConnectionEvent;
 use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::state::RTCPeerConnectionState;
-use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
+use rtc::peer_connection::transport::{
+    CandidateConfig, CandidateHostConfig, RTCDtlsTransportState, RTCIceCandidate,
+};
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtp_transceiver::RTCRtpSenderId;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -42,6 +44,8 @@ const SPEAK_AT: Duration = Duration::from_secs(6);
 /// ... for this long, then listens to the answer until `HANG_UP_AT`.
 const SPEAK_FOR: Duration = Duration::from_millis(1500);
 const HANG_UP_AT: Duration = Duration::from_secs(14);
+/// How long a call may take to report its end once either side has hung up.
+const END_WITHIN: Duration = Duration::from_secs(3);
 
 fn opus_codec() -> RTCRtpCodec {
     RTCRtpCodec {
@@ -186,6 +190,15 @@ impl Browser {
         }
     }
 
+    /// The server closed the connection (DTLS close_notify).
+    fn server_hung_up_now(&mut self) -> bool {
+        self.pc.rtp_sender(self.sender).is_some_and(|sender| {
+            sender
+                .transport()
+                .is_some_and(|dtls| dtls.state() == RTCDtlsTransportState::Closed)
+        })
+    }
+
     fn receive(&mut self, bytes: &[u8], from: SocketAddr) {
         let _ = self.pc.handle_read(TaggedBytesMut {
             now: Instant::now(),
@@ -200,11 +213,11 @@ impl Browser {
     }
 }
 
-/// Serves the WebRTC routes on loopback; finished calls arrive on the returned channel.
-async fn serve() -> (SocketAddr, mpsc::UnboundedReceiver<CallReport>) {
-    let deps = Arc::new(
-        dialtone::loadtest::fake_deps(Path::new("agents"), &[QUESTION]).expect("demo agent"),
-    );
+/// Serves the WebRTC routes on loopback with a recogniser that hears `said`; finished calls arrive on
+/// the returned channel.
+async fn serve(said: &str) -> (SocketAddr, mpsc::UnboundedReceiver<CallReport>) {
+    let deps =
+        Arc::new(dialtone::loadtest::fake_deps(Path::new("agents"), &[said]).expect("demo agent"));
     let (tx, reports) = mpsc::unbounded_channel();
     let sink: ReportSink = Arc::new(move |report| {
         let _ = tx.send(report);
@@ -228,9 +241,29 @@ fn rms(samples: &[i16]) -> f64 {
     (sum / samples.len() as f64).sqrt()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_browser_talks_to_the_agent_over_webrtc() {
-    let (server, mut reports) = serve().await;
+/// What the stand-in browser heard on one call.
+struct Heard {
+    /// When (since the start) each agent frame arrived, and whether it carried sound.
+    frames: Vec<(Duration, bool)>,
+    /// The call's id, from the answer.
+    call_id: String,
+    /// The server hung up (close_notify) before `HANG_UP_AT`.
+    server_hung_up: bool,
+}
+
+impl Heard {
+    fn loud_between(&self, from: Duration, to: Duration) -> usize {
+        self.frames
+            .iter()
+            .filter(|(at, loud)| *loud && *at > from && *at < to)
+            .count()
+    }
+}
+
+/// Calls the demo agent through `server` like a browser: offer over HTTP, ICE and DTLS on loopback, then
+/// 20 ms Opus frames: silence, the question from `SPEAK_AT` for `SPEAK_FOR`, silence; hangs up at
+/// `HANG_UP_AT` unless the server hangs up first.
+async fn talk(server: SocketAddr) -> Heard {
     let mut browser = Browser::new().await;
     let offer = browser.offer();
 
@@ -267,8 +300,11 @@ async fn a_browser_talks_to_the_agent_over_webrtc() {
     let mut decoder = Decoder::new(opus).expect("decoder");
     let mut encoded = [0u8; 1275];
     let mut decoded = vec![0i16; 5760];
-    // When (since the start) each agent frame arrived, and whether it carried sound.
-    let mut heard: Vec<(Duration, bool)> = Vec::new();
+    let mut heard = Heard {
+        frames: Vec::new(),
+        call_id: answer.call_id,
+        server_hung_up: false,
+    };
     let mut payloads = Vec::new();
     let mut buf = vec![0u8; 2048];
     let mut ticker = tokio::time::interval(Duration::from_millis(20));
@@ -311,50 +347,55 @@ async fn a_browser_talks_to_the_agent_over_webrtc() {
             let n = decoder
                 .decode(&payload, &mut decoded)
                 .expect("agent audio is Opus");
-            heard.push((started.elapsed(), rms(&decoded[..n]) > 300.0));
+            heard
+                .frames
+                .push((started.elapsed(), rms(&decoded[..n]) > 300.0));
+        }
+        if browser.server_hung_up_now() {
+            heard.server_hung_up = true;
+            return heard;
         }
         assert!(!browser.closed, "the connection dropped mid-call");
     }
     // Hang up, as a tab closing its peer connection does.
     browser.pc.close().expect("close");
     browser.flush().await;
+    heard
+}
 
+fn lines(report: &CallReport) -> Vec<(Role, &str)> {
+    report
+        .transcript
+        .iter()
+        .map(|t| (t.role, t.text.as_str()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_talks_to_the_agent_over_webrtc() {
+    let (server, mut reports) = serve(QUESTION).await;
+    let heard = talk(server).await;
     // The browser's close_notify ends the call at once, well before ICE would time out.
-    let report = tokio::time::timeout(Duration::from_secs(3), reports.recv())
+    let report = tokio::time::timeout(END_WITHIN, reports.recv())
         .await
         .expect("the call ends when the browser hangs up")
         .expect("a report");
 
-    let loud_before = heard
-        .iter()
-        .filter(|(at, loud)| *loud && *at < SPEAK_AT)
-        .count();
-    let loud_after = heard
-        .iter()
-        .filter(|(at, loud)| *loud && *at > SPEAK_AT + SPEAK_FOR)
-        .count();
-    assert!(heard.len() > 300, "agent frames: {}", heard.len());
+    assert!(!heard.server_hung_up);
     assert!(
-        loud_before > 25,
-        "greeting frames with sound: {loud_before}"
+        heard.frames.len() > 300,
+        "agent frames: {}",
+        heard.frames.len()
     );
-    assert!(loud_after > 25, "answer frames with sound: {loud_after}");
+    let greeting = heard.loud_between(Duration::ZERO, SPEAK_AT);
+    let answer = heard.loud_between(SPEAK_AT + SPEAK_FOR, HANG_UP_AT);
+    assert!(greeting > 25, "greeting frames with sound: {greeting}");
+    assert!(answer > 25, "answer frames with sound: {answer}");
 
-    assert_eq!(report.call_id.as_deref(), Some(answer.call_id.as_str()));
+    assert_eq!(report.call_id.as_deref(), Some(heard.call_id.as_str()));
     assert_eq!(report.agent_id.as_deref(), Some("bright-smile-dental"));
-    assert!(
-        matches!(
-            report.end,
-            CallEnd::CallerHungUp | CallEnd::TransportClosed | CallEnd::MediaTimeout
-        ),
-        "{:?}",
-        report.end
-    );
-    let lines: Vec<(Role, &str)> = report
-        .transcript
-        .iter()
-        .map(|t| (t.role, t.text.as_str()))
-        .collect();
+    assert_eq!(report.end, CallEnd::CallerHungUp);
+    let lines = lines(&report);
     assert!(
         matches!(lines.first(), Some((Role::Agent, g)) if g.contains("Bright Smile")),
         "{lines:?}"
@@ -373,4 +414,24 @@ async fn a_browser_talks_to_the_agent_over_webrtc() {
     );
     let media = report.media.expect("media ran");
     assert!(media.rx_packets > 300, "{media:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_saying_goodbye_hangs_up_the_browser() {
+    let (server, mut reports) = serve("Thanks, goodbye.").await;
+    let heard = talk(server).await;
+    let report = tokio::time::timeout(END_WITHIN, reports.recv())
+        .await
+        .expect("the call ends when the agent hangs up")
+        .expect("a report");
+
+    assert_eq!(report.end, CallEnd::AgentHungUp, "{:?}", lines(&report));
+    assert!(heard.server_hung_up, "the browser was told (close_notify)");
+    let goodbye = heard.loud_between(SPEAK_AT + SPEAK_FOR, HANG_UP_AT);
+    assert!(goodbye > 10, "goodbye frames with sound: {goodbye}");
+    assert!(
+        lines(&report).contains(&(Role::Caller, "Thanks, goodbye.")),
+        "{:?}",
+        lines(&report)
+    );
 }
