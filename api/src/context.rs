@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use dialtone_provisioning::CrawlConfig;
 use tokio::sync::Notify;
 
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// Milliseconds since the Unix epoch; injected so tests control time.
@@ -72,6 +73,8 @@ pub struct ApiContext {
     pub events: Arc<Notify>,
     /// Woken when agents change (activated, updated, deleted), so the call-side directory refreshes.
     pub agents_changed: Arc<Notify>,
+    /// What `/metrics` serves; the job and webhook workers record into it.
+    pub metrics: Metrics,
 }
 
 impl ApiContext {
@@ -83,6 +86,7 @@ impl ApiContext {
             now: system_now(),
             events: Arc::new(Notify::new()),
             agents_changed: Arc::new(Notify::new()),
+            metrics: Metrics::default(),
         }
     }
 

@@ -15,16 +15,17 @@
 mod calls;
 
 pub use calls::{CallRecorder, call_disposition, call_extractions};
+use calls::CallNotice;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use dialtone_telephony::agent::AgentProfile;
-use dialtone_telephony::call::AgentDirectory;
+use dialtone_telephony::call::{AgentDirectory, StartedCall};
 use serde_json::{Value, json};
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, mpsc, watch};
 use tracing::{debug, warn};
 
 use crate::ApiContext;
@@ -83,6 +84,8 @@ pub struct StoreDirectory {
     writer: Mutex<()>,
     /// Counts finished rebuilds, for whoever needs to know one happened (tests, health checks).
     rebuilds: watch::Sender<u64>,
+    /// Where calls' starts go: the call recorder's queue, once one is attached.
+    call_log: OnceLock<mpsc::UnboundedSender<CallNotice>>,
 }
 
 impl std::fmt::Debug for StoreDirectory {
@@ -103,7 +106,13 @@ impl StoreDirectory {
             snapshot: RwLock::new(Snapshot::default()),
             writer: Mutex::new(()),
             rebuilds: watch::channel(0).0,
+            call_log: OnceLock::new(),
         }
+    }
+
+    /// Sends the starts of store agents' calls to the recorder's queue (the first attached wins).
+    pub(crate) fn attach_call_log(&self, queue: mpsc::UnboundedSender<CallNotice>) {
+        let _ = self.call_log.set(queue);
     }
 
     /// A directory over `files` with the store's active agents loaded.
@@ -253,6 +262,19 @@ impl AgentDirectory for StoreDirectory {
     fn by_id(&self, id: &str) -> Option<Arc<AgentProfile>> {
         let found = self.read().by_id.get(id).map(|e| Arc::clone(&e.profile));
         found.or_else(|| self.files.by_id(id))
+    }
+
+    fn call_started(&self, agent: &AgentProfile, call: &StartedCall) {
+        // File agents belong to no tenant: their calls are not logged.
+        if !self.read().by_id.contains_key(&agent.id) {
+            return;
+        }
+        if let Some(queue) = self.call_log.get() {
+            let _ = queue.send(CallNotice::Started {
+                agent_id: agent.id.clone(),
+                call: call.clone(),
+            });
+        }
     }
 }
 

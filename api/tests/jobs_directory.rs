@@ -13,7 +13,7 @@ use dialtone_api::directory::{CallRecorder, StoreDirectory};
 use dialtone_api::store::{AgentStatus, CallDirection, NewAgent};
 use dialtone_telephony::agent::load_agent_file;
 use dialtone_telephony::call::{
-    AgentDirectory, CallEnd, CallReport, Role, StaticDirectory, TranscriptEntry,
+    AgentDirectory, CallEnd, CallReport, Role, StartedCall, StaticDirectory, TranscriptEntry,
 };
 use dialtone_telephony::dialogue::{Action, Booking, Message, TransferReason};
 use jobs_support::Harness;
@@ -143,11 +143,13 @@ fn report(agent_id: &str, actions: Vec<Action>, caller_spoke: bool) -> CallRepor
         from: Some("+15035559876".into()),
         to: Some(STORE.into()),
         started_at: Some(UNIX_EPOCH + Duration::from_millis(jobs_support::T0 as u64 - 42_400)),
+        outbound: false,
         transcript,
         turns: Vec::new(),
         actions,
         end: CallEnd::CarrierStopped,
         media: None,
+        backend_errors: Default::default(),
     }
 }
 
@@ -273,4 +275,69 @@ fn dispositions_and_intents_follow_what_the_dialogue_did() {
     }
 }
 
-on_both_backends!(a_call_is_logged_with_its_outcome_and_events);
+on_both_backends!(
+    a_call_is_logged_with_its_outcome_and_events,
+    a_call_is_logged_when_it_starts_and_finished_when_it_ends,
+);
+
+async fn a_call_is_logged_when_it_starts_and_finished_when_it_ends(h: Harness) {
+    let id = active_agent(&h, "Harbor Physical Therapy", STORE).await;
+    let directory = StoreDirectory::load(h.ctx.clone(), demo_agents())
+        .await
+        .unwrap();
+    let (sink, task) = CallRecorder::spawn(h.ctx.clone(), Arc::clone(&directory));
+    let started_at = UNIX_EPOCH + Duration::from_millis(jobs_support::T0 as u64 - 42_400);
+    let call = StartedCall {
+        call_id: "CA123".into(),
+        from: Some("+15035559876".into()),
+        to: Some(STORE.into()),
+        started_at,
+        outbound: false,
+    };
+    // What the call loop does when the agent answers.
+    let agent = directory.by_number(STORE).unwrap();
+    directory.call_started(&agent, &call);
+    let started = h.wait_for_event(|e| e.event_type == "call.started").await;
+    let call_id = started.data["call_id"].as_str().unwrap().to_owned();
+    assert_eq!(started.data["direction"], json!("inbound"));
+    assert_eq!(started.data["caller_id"], json!("+15035559876"));
+    let live = h.store.call(&h.tenant, &call_id).await.unwrap();
+    assert_eq!(live.ended_at, None, "in progress");
+    assert_eq!(h.events().await.len(), 1);
+
+    // A file agent's call start is not logged.
+    let demo = directory.by_number(DEMO).unwrap();
+    directory.call_started(&demo, &call);
+
+    sink(report(&id, vec![Action::EndCall], true));
+    let completed = h.wait_for_event(|e| e.event_type == "call.completed").await;
+    assert_eq!(completed.data["call_id"], json!(call_id), "the same row");
+    assert_eq!(completed.data["duration_seconds"], json!(42));
+    let types: Vec<String> = h.events().await.into_iter().map(|e| e.event_type).collect();
+    assert_eq!(
+        types,
+        [
+            "call.started",
+            "call.completed",
+            "call.transcript_ready",
+            "call.extractions_ready"
+        ]
+    );
+    let done = h.store.call(&h.tenant, &call_id).await.unwrap();
+    assert_eq!(done.duration_ms, Some(42_400));
+    assert_eq!(done.direction, CallDirection::Inbound);
+
+    // An outbound mission call seen only at its end is logged as outbound.
+    let mut mission = report(&id, vec![Action::EndCall], true);
+    mission.call_id = Some("mission-1".into());
+    mission.outbound = true;
+    let logged = CallRecorder::record(&h.ctx, &directory, &mission)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(logged.direction, CallDirection::Outbound);
+
+    drop(sink);
+    task.await.unwrap();
+    h.finish().await;
+}

@@ -75,6 +75,7 @@ fn machine_report(policy: VoicemailPolicy) -> CallReport {
         from: None,
         to: None,
         started_at: None,
+        outbound: false,
         transcript: vec![TranscriptEntry {
             role: Role::Caller,
             text: "You've reached Sam, leave a message after the beep.".into(),
@@ -91,6 +92,7 @@ fn machine_report(policy: VoicemailPolicy) -> CallReport {
         ],
         end: CallEnd::AgentHungUp,
         media: None,
+        backend_errors: Default::default(),
     }
 }
 

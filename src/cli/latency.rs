@@ -156,7 +156,9 @@ fn table(turns: &[TurnLatency], heard: &[f64], asked: usize) -> String {
         ("first dialogue text", |t| t.first_text_ms),
         ("first TTS audio", |t| t.first_audio_ms),
         ("first frame sent", |t| t.first_frame_ms),
-        ("runtime share (decision -> frame)", |t| t.decision_to_frame_ms),
+        ("runtime share (decision -> frame)", |t| {
+            t.decision_to_frame_ms
+        }),
     ];
     let answered = turns.iter().filter(|t| t.first_frame_ms.is_some()).count();
     let mut s = String::new();
@@ -164,7 +166,11 @@ fn table(turns: &[TurnLatency], heard: &[f64], asked: usize) -> String {
         s,
         "\n{answered} of {asked} questions answered; ms after the caller's end of speech:"
     );
-    let _ = writeln!(s, "{:36} {:>8} {:>8} {:>8}", "milestone", "p50", "p95", "max");
+    let _ = writeln!(
+        s,
+        "{:36} {:>8} {:>8} {:>8}",
+        "milestone", "p50", "p95", "max"
+    );
     let mut row = |name: &str, values: &[f64]| {
         let cell = |p: f64| percentile(values, p).map_or("-".to_owned(), |v| format!("{v:.0}"));
         let _ = writeln!(
@@ -209,8 +215,14 @@ mod tests {
         };
         let text = table(&[turn, TurnLatency::default()], &[800.0], 2);
         assert!(text.contains("1 of 2 questions answered"), "{text}");
-        let frame = text.lines().find(|l| l.starts_with("first frame sent")).unwrap();
+        let frame = text
+            .lines()
+            .find(|l| l.starts_with("first frame sent"))
+            .unwrap();
         assert!(frame.ends_with("760      760      760"), "{frame}");
-        assert!(text.lines().any(|l| l.starts_with("caller: first agent audio heard")));
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("caller: first agent audio heard"))
+        );
     }
 }

@@ -12,6 +12,7 @@ use axum::routing::get;
 use dialtone::defaults::{ProviderChoice, build_serve_deps};
 use dialtone_api::directory::{CallRecorder, DEFAULT_REFRESH, StoreDirectory};
 use dialtone_api::jobs::{JobRunner, run_monitor};
+use dialtone_api::metrics::{self, MetricsAccess};
 use dialtone_api::store::{DbLocation, Store};
 use dialtone_api::tasks::{CallingHours, OpenAiSummarizer, SipDialer, TaskConfig, TaskWorker};
 use dialtone_api::webhooks::{WebhookConfig, WebhookWorker};
@@ -117,6 +118,10 @@ pub struct ServeArgs {
     /// loopback when that is unspecified. Off loopback the route needs an API key or access token.
     #[arg(long, env = "DIALTONE_WEBRTC_IP")]
     pub webrtc_ip: Option<std::net::IpAddr>,
+    /// Bearer token a Prometheus scrape of `/metrics` must send. Without one, `/metrics` is served
+    /// unauthenticated when `--http` is a loopback address, and refused on any other.
+    #[arg(long, env = "DIALTONE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl ServeArgs {
@@ -262,6 +267,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.http))?;
     let addr = listener.local_addr()?;
+    let metrics_access = MetricsAccess::new(addr, args.metrics_token.as_deref());
+    if metrics_access == MetricsAccess::Closed {
+        warn!(%addr, "/metrics is refused: not on loopback and no --metrics-token");
+    }
+    let app = app.merge(metrics::routes(ctx.clone(), metrics_access.clone()));
     info!(%addr, "listening");
     println!("Dialtone is answering calls on http://{addr}");
     println!("  media streams: ws://{addr}/streams/twilio (Telnyx: /streams/telnyx)");
@@ -273,6 +283,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         webrtc.host
     );
     println!("  MCP: http://{addr}/mcp (streamable HTTP, Authorization: Bearer <API key>)");
+    match metrics_access {
+        MetricsAccess::Open => println!("  metrics: http://{addr}/metrics (Prometheus)"),
+        MetricsAccess::Token(_) => println!(
+            "  metrics: http://{addr}/metrics (Prometheus, Authorization: Bearer <metrics token>)"
+        ),
+        MetricsAccess::Closed => {
+            println!("  metrics: off (set --metrics-token to serve /metrics off loopback)")
+        }
+    }
     println!(
         "  try it: dialtone call --url ws://{addr}/streams/twilio --say \"What time do you open on Saturday?\""
     );

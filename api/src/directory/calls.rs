@@ -1,18 +1,23 @@
 //! The call log: each call telephony reports is written to the store with its events.
 //!
-//! Telephony hands over a [`CallReport`] when a call ends, through a synchronous sink. The sink only queues
-//! the report; one task writes them in order, so a slow database never holds up the call side. A call is
-//! recorded in one transaction: the row (started, then finished) and its four events (`call.started`,
-//! `call.completed`, `call.transcript_ready`, `call.extractions_ready`), so no reader ever sees half a call.
-//! Because telephony reports at the end, `call.started` is emitted then too, carrying the real start time.
+//! Telephony tells the directory when one of its agents answers a call ([`AgentDirectory::call_started`])
+//! and hands over a [`CallReport`] when the call ends, through a synchronous sink. Both only queue; one
+//! task writes them in order, so a slow database never holds up the call side. At the start the call's
+//! row is written (in progress, no end) with `call.started`; at the end the row is finished with
+//! `call.completed`, `call.transcript_ready` and `call.extractions_ready`, in one transaction. A call whose
+//! start the recorder never heard of (it started before the recorder) is written whole at its end, with
+//! all four events.
+//!
+//! [`AgentDirectory::call_started`]: dialtone_telephony::call::AgentDirectory::call_started
 //!
 //! Calls of file agents (`agents/*.toml`) are not recorded: those agents belong to no tenant, and the call
 //! log, its events and webhooks are per tenant. Their calls are still logged by telephony's tracing.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use dialtone_telephony::call::{CallReport, Role};
+use dialtone_telephony::call::{CallReport, Role, StartedCall};
 use dialtone_telephony::dialogue::{Action, TransferReason};
 use dialtone_telephony::http::ReportSink;
 use serde_json::{Map, Value, json};
@@ -34,36 +39,112 @@ impl CallRecorder {
     /// the sink is dropped and the queue is empty, so a server that stops its listeners first loses no
     /// call that already ended.
     pub fn spawn(ctx: ApiContext, directory: Arc<StoreDirectory>) -> (ReportSink, JoinHandle<()>) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<CallReport>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<CallNotice>();
+        directory.attach_call_log(tx.clone());
         let task = tokio::spawn(async move {
-            while let Some(report) = rx.recv().await {
-                let span = info_span!(
-                    "call_log",
-                    call = report.call_id.as_deref().unwrap_or(""),
-                    agent_id = report.agent_id.as_deref().unwrap_or("")
-                );
-                match Self::record(&ctx, &directory, &report)
-                    .instrument(span)
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(e) => warn!(error = ?e, "cannot record a call"),
+            // Calls whose start is written: (agent, transport call id) -> the call's row id.
+            let mut open: HashMap<(String, String), String> = HashMap::new();
+            while let Some(notice) = rx.recv().await {
+                let (agent_id, call_id) = match &notice {
+                    CallNotice::Started { agent_id, call } => (agent_id.clone(), call.call_id.clone()),
+                    CallNotice::Ended(report) => (
+                        report.agent_id.clone().unwrap_or_default(),
+                        report.call_id.clone().unwrap_or_default(),
+                    ),
+                };
+                let span = info_span!("call_log", call = %call_id, agent_id = %agent_id);
+                let key = (agent_id, call_id);
+                let outcome = match &notice {
+                    CallNotice::Started { agent_id, call } => {
+                        Self::record_start(&ctx, &directory, agent_id, call)
+                            .instrument(span)
+                            .await
+                            .map(|started| {
+                                if let Some(row) = started {
+                                    open.insert(key, row.id);
+                                }
+                            })
+                    }
+                    CallNotice::Ended(report) => {
+                        let row = open.remove(&key);
+                        Self::record_end(&ctx, &directory, report, row.as_deref())
+                            .instrument(span)
+                            .await
+                            .map(|_| ())
+                    }
+                };
+                if let Err(e) = outcome {
+                    warn!(error = ?e, "cannot record a call");
                 }
             }
         });
         let sink: ReportSink = Arc::new(move |report: CallReport| {
             // The task outlives every sink clone; a send fails only during shutdown.
-            let _ = tx.send(report);
+            let _ = tx.send(CallNotice::Ended(Box::new(report)));
         });
         (sink, task)
     }
 
-    /// Records one call and emits its events. `Ok(None)` when there is nothing to record: no agent
-    /// answered, or the agent is a file agent, or it was deleted meanwhile.
+    /// Writes a call's row as it starts, in progress, and emits `call.started`. `Ok(None)` for a file
+    /// agent's call or an agent deleted meanwhile.
+    pub async fn record_start(
+        ctx: &ApiContext,
+        directory: &StoreDirectory,
+        agent_id: &str,
+        call: &StartedCall,
+    ) -> Result<Option<Call>, StoreError> {
+        let Some(entry) = directory.entry(agent_id) else {
+            debug!("a file agent's call is not recorded");
+            return Ok(None);
+        };
+        let tenant = entry.tenant_id.as_str();
+        let started_at = unix_ms(call.started_at).unwrap_or_else(|| ctx.now_ms());
+        let mut tx = ctx.store.begin().await?;
+        let row = match ctx
+            .store
+            .start_call(
+                &mut tx,
+                tenant,
+                &NewCall {
+                    agent_id: agent_id.to_owned(),
+                    direction: direction(call.outbound),
+                    from_number: call.from.clone(),
+                    to_number: call.to.clone(),
+                    started_at,
+                },
+            )
+            .await
+        {
+            Ok(row) => row,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let data = started_event(&row, agent_id);
+        ctx.store
+            .emit(&mut tx, tenant, "call.started", Some(agent_id), &data, started_at)
+            .await?;
+        tx.commit().await?;
+        ctx.events.notify_waiters();
+        Ok(Some(row))
+    }
+
+    /// Records a call seen only at its end, whole, with its four events. `Ok(None)` when there is
+    /// nothing to record: no agent answered, or the agent is a file agent, or it was deleted meanwhile.
     pub async fn record(
         ctx: &ApiContext,
         directory: &StoreDirectory,
         report: &CallReport,
+    ) -> Result<Option<Call>, StoreError> {
+        Self::record_end(ctx, directory, report, None).await
+    }
+
+    /// Finishes the call's row `started` (written by [`record_start`](Self::record_start)), or writes
+    /// the call whole when there is none, and emits the end events.
+    pub async fn record_end(
+        ctx: &ApiContext,
+        directory: &StoreDirectory,
+        report: &CallReport,
+        started: Option<&str>,
     ) -> Result<Option<Call>, StoreError> {
         let Some(agent_id) = report.agent_id.as_deref() else {
             return Ok(None);
@@ -76,28 +157,33 @@ impl CallRecorder {
         let ended_at = ctx.now_ms();
         let started_at = report
             .started_at
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .and_then(|d| i64::try_from(d.as_millis()).ok())
+            .and_then(unix_ms)
             .map_or(ended_at, |s| s.min(ended_at));
         let mut tx = ctx.store.begin().await?;
-        let call = match ctx
-            .store
-            .start_call(
-                &mut tx,
-                tenant,
-                &NewCall {
-                    agent_id: agent_id.to_owned(),
-                    direction: CallDirection::Inbound,
-                    from_number: report.from.clone(),
-                    to_number: report.to.clone(),
-                    started_at,
-                },
-            )
-            .await
-        {
-            Ok(call) => call,
-            Err(StoreError::NotFound) => return Ok(None),
-            Err(e) => return Err(e),
+        let (call_id, started_here) = match started {
+            Some(id) => (id.to_owned(), None),
+            None => {
+                let row = match ctx
+                    .store
+                    .start_call(
+                        &mut tx,
+                        tenant,
+                        &NewCall {
+                            agent_id: agent_id.to_owned(),
+                            direction: direction(report.outbound),
+                            from_number: report.from.clone(),
+                            to_number: report.to.clone(),
+                            started_at,
+                        },
+                    )
+                    .await
+                {
+                    Ok(row) => row,
+                    Err(StoreError::NotFound) => return Ok(None),
+                    Err(e) => return Err(e),
+                };
+                (row.id.clone(), Some(row))
+            }
         };
         let disposition = call_disposition(report);
         let extractions = call_extractions(report);
@@ -114,7 +200,7 @@ impl CallRecorder {
             .finish_call(
                 &mut tx,
                 tenant,
-                &call.id,
+                &call_id,
                 &CallEnd {
                     ended_at,
                     disposition: Some(disposition.to_owned()),
@@ -126,15 +212,13 @@ impl CallRecorder {
             )
             .await?;
         let duration_ms = call.duration_ms.unwrap_or(0).max(0);
+        if let Some(row) = &started_here {
+            let data = started_event(row, agent_id);
+            ctx.store
+                .emit(&mut tx, tenant, "call.started", Some(agent_id), &data, ended_at)
+                .await?;
+        }
         let events = [
-            (
-                "call.started",
-                json!({
-                    "call_id": call.id, "agent_id": agent_id, "direction": "inbound",
-                    "caller_id": call.from_number, "to": call.to_number,
-                    "started_at": iso8601(started_at),
-                }),
-            ),
             (
                 "call.completed",
                 json!({
@@ -166,6 +250,43 @@ impl CallRecorder {
         debug!(call_id = %call.id, disposition, "call recorded");
         Ok(Some(call))
     }
+}
+
+/// What the recorder's task hears: a call's start (from the directory) and its end (from the sink).
+#[derive(Debug)]
+pub(crate) enum CallNotice {
+    /// An agent of the store answered (or placed) a call.
+    Started {
+        /// The agent.
+        agent_id: String,
+        /// The call.
+        call: StartedCall,
+    },
+    /// A call ended.
+    Ended(Box<CallReport>),
+}
+
+fn unix_ms(t: SystemTime) -> Option<i64> {
+    t.duration_since(UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_millis()).ok())
+}
+
+fn direction(outbound: bool) -> CallDirection {
+    if outbound {
+        CallDirection::Outbound
+    } else {
+        CallDirection::Inbound
+    }
+}
+
+/// `call.started`'s data.
+fn started_event(call: &Call, agent_id: &str) -> Value {
+    json!({
+        "call_id": call.id, "agent_id": agent_id, "direction": call.direction,
+        "caller_id": call.from_number, "to": call.to_number,
+        "started_at": iso8601(call.started_at),
+    })
 }
 
 /// Where the API serves a call's transcript.

@@ -208,11 +208,15 @@ impl JobRunner {
         };
         async {
             info!("job started");
+            let started = tokio::time::Instant::now();
             let result = match job.op.kind {
                 OperationKind::Provision => provision::run_provision(&job).await,
                 OperationKind::Builder => provision::run_builder(&job).await,
                 OperationKind::KbSync => kb_sync::run_kb_sync(&job).await,
             };
+            job.ctx
+                .metrics
+                .job_attempt(job.op.kind, started.elapsed(), &result);
             match result {
                 Ok(()) => info!("job completed"),
                 Err(e) => record_failure(&job, &e).await,

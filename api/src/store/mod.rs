@@ -45,6 +45,7 @@ mod auth;
 mod calls;
 mod cursor;
 mod deliveries;
+mod depths;
 mod dialect;
 mod error;
 mod events;
@@ -70,6 +71,7 @@ pub use deliveries::{
     DELIVERY_MAX_ATTEMPTS, DeliveryOutcome, DeliveryStatus, DueDelivery, WebhookDelivery,
     delivery_backoff_ms,
 };
+pub use depths::QueueDepths;
 pub use dialect::Backend;
 pub use error::StoreError;
 pub use events::Event;

@@ -133,6 +133,7 @@ mod tests {
             from: None,
             to: None,
             started_at: None,
+            outbound: false,
             transcript: lines
                 .iter()
                 .map(|(role, text)| TranscriptEntry {
@@ -145,6 +146,7 @@ mod tests {
             actions,
             end: CallEnd::AgentHungUp,
             media: None,
+            backend_errors: Default::default(),
         }
     }
 

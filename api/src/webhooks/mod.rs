@@ -226,6 +226,7 @@ impl WebhookWorker {
 
     async fn attempt(&self, due: DueDelivery) {
         let outcome = self.send(&due).await;
+        self.ctx.metrics.webhook_attempt(&outcome);
         match &outcome {
             DeliveryOutcome::Delivered { status } => debug!(status, "webhook delivered"),
             DeliveryOutcome::Failed { status, error } => {

@@ -7,12 +7,44 @@ use std::sync::Arc;
 
 use crate::agent::AgentProfile;
 
+/// A call one of the directory's agents answered (or placed), as it starts.
+#[derive(Clone)]
+pub struct StartedCall {
+    /// The transport's id of the call (Twilio `callSid`, SIP Call-ID); its [`CallReport`] carries the
+    /// same id when the call ends.
+    ///
+    /// [`CallReport`]: super::CallReport
+    pub call_id: String,
+    /// The caller's number.
+    pub from: Option<String>,
+    /// The dialled number.
+    pub to: Option<String>,
+    /// By the call's clock.
+    pub started_at: std::time::SystemTime,
+    /// The agent placed the call (an outbound mission).
+    pub outbound: bool,
+}
+
+/// Phone numbers stay out of logs.
+impl fmt::Debug for StartedCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StartedCall")
+            .field("call_id", &self.call_id)
+            .field("outbound", &self.outbound)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Agent lookup for incoming calls.
 pub trait AgentDirectory: Send + Sync + fmt::Debug {
     /// The agent answering `number` (E.164).
     fn by_number(&self, number: &str) -> Option<Arc<AgentProfile>>;
     /// The agent with this id.
     fn by_id(&self, id: &str) -> Option<Arc<AgentProfile>>;
+    /// One of this directory's agents answered `call` (or placed it): how a call log hears of a call as
+    /// it starts rather than only from its report at the end. Called once per call, from the call's
+    /// task, so it must not block. Does nothing by default.
+    fn call_started(&self, _agent: &AgentProfile, _call: &StartedCall) {}
 }
 
 /// A fixed set of agents (from files).

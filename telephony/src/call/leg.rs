@@ -10,6 +10,7 @@ use std::time::Instant;
 use dialtone_media::call_media::{CallMediaStats, MediaError};
 use dialtone_media::{CallMediaConfig, Input, MediaEvent, MediaTime, PcmSlice, TurnId};
 
+use super::metrics::TransportKind;
 use super::report::CallEnd;
 use crate::stream::StreamError;
 
@@ -147,6 +148,9 @@ pub trait CallLeg: Send {
 
     /// The media engine's counters, once accepted.
     fn media_stats(&self) -> Option<CallMediaStats>;
+
+    /// The carrier side, for the call metrics.
+    fn transport(&self) -> TransportKind;
 }
 
 /// The wire under a leg: the only async piece apart from the backends.

@@ -11,17 +11,19 @@ mod clock;
 mod continuation;
 mod directory;
 mod leg;
+mod metrics;
 mod report;
 mod run;
 mod speaker;
 mod timing;
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use directory::{AgentDirectory, StaticDirectory, redact_number};
+pub use directory::{AgentDirectory, StartedCall, StaticDirectory, redact_number};
 pub use leg::{
     CallLeg, CallStart, LegError, LegEvent, LegOutput, Signal, Transport, TransportClosed, Wire,
 };
-pub use report::{CallEnd, CallReport, Role, TranscriptEntry, WsMessage};
+pub use metrics::{CallMetrics, LiveCall, TURN_LATENCY_BUCKETS, TransportKind};
+pub use report::{BackendErrors, CallEnd, CallReport, Role, TranscriptEntry, WsMessage};
 pub use run::{run_call, run_stream_call};
 pub use timing::{TurnLatency, TurnTiming};
 
@@ -33,7 +35,7 @@ use dialtone_media::{CallMediaConfig, Input, MediaEvent, TurnId};
 use tracing::{debug, info, warn};
 
 use crate::agent::{AgentProfile, local_time, time_zone};
-use crate::backend::registry::{CallProviders, ProviderRegistry};
+use crate::backend::registry::{CallProviders, ProviderRegistry, ProviderRole};
 use crate::backend::{Dialogue, ReplyPart, SttEvent, SttSession};
 use crate::dialogue::{Action, LocalTime};
 use continuation::Continuation;
@@ -82,6 +84,8 @@ struct CallState {
     /// A request for the transport, sent before the loop next waits.
     signal: Option<Signal>,
     report: CallReport,
+    /// Counts the call as active in the metrics from its start to its end.
+    live: Option<LiveCall>,
     vad_stop: Duration,
     vad_start: Duration,
     continuation: Continuation,
@@ -95,6 +99,7 @@ impl CallState {
     }
 
     fn on_start<L: CallLeg>(&mut self, start: CallStart, leg: &mut L) -> Option<CallEnd> {
+        self.live = Some(CallMetrics::global().call_started(leg.transport()));
         self.report.call_id = Some(start.call_id.clone());
         self.report.from = start.from.clone();
         self.report.to = start.to.clone();
@@ -114,10 +119,20 @@ impl CallState {
         };
         info!(agent = %agent.id, call = %start.call_id, "call started");
         self.report.agent_id = Some(agent.id.clone());
+        self.report.outbound = start.mission.is_some();
+        let started = StartedCall {
+            call_id: start.call_id.clone(),
+            from: start.from.clone(),
+            to: start.to.clone(),
+            started_at: self.report.started_at.unwrap_or_else(|| self.deps.clock.now()),
+            outbound: self.report.outbound,
+        };
+        directory.call_started(&agent, &started);
         let backends = match self.deps.providers.for_agent(&agent.providers) {
             Ok(b) => b,
             Err(e) => {
                 warn!(agent = %agent.id, error = %e, "the agent's providers are not available");
+                self.report.backend_errors.count(e.role());
                 return Some(CallEnd::BackendUnavailable);
             }
         };
@@ -144,6 +159,7 @@ impl CallState {
             Ok(stt) => self.stt = Some(stt),
             Err(e) => {
                 warn!(error = %e, "speech recognition unavailable");
+                self.report.backend_errors.count(ProviderRole::Stt);
                 return Some(CallEnd::BackendUnavailable);
             }
         }
@@ -270,6 +286,7 @@ impl CallState {
             Some(SttEvent::Partial(_)) => {}
             Some(SttEvent::Error(e)) => {
                 warn!(error = %e, "speech recognition failed");
+                self.report.backend_errors.count(ProviderRole::Stt);
                 self.segments_pending = self.segments_pending.saturating_sub(1);
                 self.maybe_respond();
             }
@@ -375,6 +392,7 @@ impl CallState {
             }
             Some(Err(e)) => {
                 warn!(error = %e, "dialogue failed");
+                self.report.backend_errors.count(ProviderRole::Llm);
                 speaker.reply = None;
             }
             None => speaker.reply = None,
@@ -410,6 +428,7 @@ impl CallState {
             }
             Some(Err(e)) => {
                 warn!(error = %e, "speech synthesis failed");
+                self.report.backend_errors.count(ProviderRole::Tts);
                 let due = speaker.sentence_done();
                 self.take_actions(due);
             }

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::backend::registry::ProviderRole;
 use crate::dialogue::Action;
 
 use super::timing::TurnTiming;
@@ -74,6 +75,8 @@ pub struct CallReport {
     /// When the call started, by [`CallDeps::clock`](super::CallDeps): what the call log records, since
     /// the report itself only arrives when the call ends.
     pub started_at: Option<std::time::SystemTime>,
+    /// The agent placed the call (an outbound mission) rather than answering it.
+    pub outbound: bool,
     /// Turn by turn.
     pub transcript: Vec<TranscriptEntry>,
     /// Latency milestones of each agent answer to a caller turn.
@@ -84,4 +87,30 @@ pub struct CallReport {
     pub end: CallEnd,
     /// The media engine's counters at the end (jitter buffer, packets, skipped ticks), when media started.
     pub media: Option<dialtone_media::call_media::CallMediaStats>,
+    /// Backend failures during the call, by role.
+    pub backend_errors: BackendErrors,
+}
+
+/// Backend failures during one call: a provider that could not start, a failed recognition, dialogue
+/// stream or synthesis.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BackendErrors {
+    /// Speech recognition.
+    pub stt: u32,
+    /// Dialogue.
+    pub llm: u32,
+    /// Speech synthesis.
+    pub tts: u32,
+}
+
+impl BackendErrors {
+    /// Counts one failure of `role`.
+    pub fn count(&mut self, role: ProviderRole) {
+        let n = match role {
+            ProviderRole::Stt => &mut self.stt,
+            ProviderRole::Llm => &mut self.llm,
+            ProviderRole::Tts => &mut self.tts,
+        };
+        *n = n.saturating_add(1);
+    }
 }

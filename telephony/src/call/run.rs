@@ -68,12 +68,15 @@ where
             from: None,
             to: None,
             started_at: None,
+            outbound: false,
             transcript: Vec::new(),
             turns: Vec::new(),
             actions: Vec::new(),
             end: CallEnd::TransportClosed,
             media: None,
+            backend_errors: Default::default(),
         },
+        live: None,
         vad_stop,
         vad_start,
         continuation: Continuation::default(),
@@ -176,6 +179,9 @@ where
         confirm_vad_frames = confirm_frames,
         "call ended"
     );
+    if let Some(live) = st.live.take() {
+        live.end(&st.report);
+    }
     st.report
 }
 

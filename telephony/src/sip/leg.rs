@@ -16,7 +16,9 @@ use tracing::{debug, info, trace};
 
 use super::rtcp::{self, Reception, Sending};
 use super::sdp::Negotiated;
-use crate::call::{CallEnd, CallLeg, CallStart, LegError, LegEvent, LegOutput, Wire};
+use crate::call::{
+    CallEnd, CallLeg, CallStart, LegError, LegEvent, LegOutput, TransportKind, Wire,
+};
 
 /// Largest datagram read; RTP with the longest Opus packet fits with room to spare.
 pub const MAX_DATAGRAM: usize = 1500;
@@ -467,6 +469,10 @@ impl CallLeg for RtpLeg {
 
     fn media_stats(&self) -> Option<CallMediaStats> {
         self.media.as_ref().map(CallMedia::stats)
+    }
+
+    fn transport(&self) -> TransportKind {
+        TransportKind::Sip
     }
 }
 

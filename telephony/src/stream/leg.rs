@@ -9,14 +9,15 @@ use tracing::debug;
 
 use super::{Carrier, StreamEvent, StreamOutput, StreamSession};
 use crate::call::{
-    CallEnd, CallLeg, CallStart, LegError, LegEvent, LegOutput, Transport, TransportClosed, Wire,
-    WsMessage,
+    CallEnd, CallLeg, CallStart, LegError, LegEvent, LegOutput, Transport, TransportClosed,
+    TransportKind, Wire, WsMessage,
 };
 
 /// A carrier media stream as a call leg: the session plus the socket's close.
 #[derive(Debug)]
 pub struct StreamLeg {
     session: StreamSession,
+    carrier: Carrier,
     closed: bool,
 }
 
@@ -25,6 +26,7 @@ impl StreamLeg {
     pub fn new(carrier: Carrier) -> Self {
         Self {
             session: StreamSession::new(carrier),
+            carrier,
             closed: false,
         }
     }
@@ -103,6 +105,13 @@ impl CallLeg for StreamLeg {
 
     fn media_stats(&self) -> Option<CallMediaStats> {
         self.session.media().map(|m| m.stats())
+    }
+
+    fn transport(&self) -> TransportKind {
+        match self.carrier {
+            Carrier::Twilio => TransportKind::Twilio,
+            Carrier::Telnyx => TransportKind::Telnyx,
+        }
     }
 }
 

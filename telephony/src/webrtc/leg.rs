@@ -12,7 +12,9 @@ use dialtone_media::codec::Codec;
 use dialtone_media::{CallMedia, CallMediaConfig, Input, MediaTime, Output, SampleRate, TurnId};
 use tracing::{info, trace};
 
-use crate::call::{CallEnd, CallLeg, CallStart, LegError, LegEvent, LegOutput, Wire};
+use crate::call::{
+    CallEnd, CallLeg, CallStart, LegError, LegEvent, LegOutput, TransportKind, Wire,
+};
 
 /// What reaches a WebRTC leg from its transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,6 +197,10 @@ impl CallLeg for WebRtcLeg {
 
     fn media_stats(&self) -> Option<CallMediaStats> {
         self.media.as_ref().map(CallMedia::stats)
+    }
+
+    fn transport(&self) -> TransportKind {
+        TransportKind::WebRtc
     }
 }
 

@@ -8,6 +8,7 @@ mod support;
 mod agents;
 mod auth;
 mod calls;
+mod depths;
 mod events;
 mod idempotency;
 mod knowledge;
