@@ -34,10 +34,14 @@ a=rtpmap:111 opus/48000/2\r\n\
 a=fmtp:111 minptime=10;useinbandfec=1\r\n";
 
 fn app(auth: Option<TokenCheck>) -> Router {
+    app_with(auth, WebRtcConfig::default())
+}
+
+fn app_with(auth: Option<TokenCheck>, config: WebRtcConfig) -> Router {
     let deps = Arc::new(
         dialtone::loadtest::fake_deps(Path::new("agents"), &["Hello?"]).expect("demo agent"),
     );
-    webrtc_routes(deps, WebRtcConfig::default(), None, auth)
+    webrtc_routes(deps, config, None, auth)
 }
 
 async fn post(app: Router, body: Body, token: Option<&str>) -> (StatusCode, Value) {
@@ -143,4 +147,27 @@ async fn the_token_checker_guards_the_route() {
     }
     let (status, reply) = post(app(Some(check)), Body::from(body), Some("sk_live_good")).await;
     assert_eq!(status, StatusCode::OK, "{reply}");
+}
+
+#[tokio::test]
+async fn offers_past_max_calls_are_429() {
+    let app = app_with(
+        None,
+        WebRtcConfig {
+            max_calls: 1,
+            ..WebRtcConfig::default()
+        },
+    );
+    // A refused offer holds no place ...
+    let bad = json!({"sdp": "v=0\r\ngarbage", "agent_id": "bright-smile-dental"}).to_string();
+    let (status, _) = post(app.clone(), Body::from(bad), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let body = json!({"sdp": AUDIO_OFFER, "agent_id": "bright-smile-dental"}).to_string();
+    let (status, reply) = post(app.clone(), Body::from(body.clone()), None).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    // ... an answered one does, while its call lasts (no browser ever connects to it).
+    let (status, reply) = post(app, Body::from(body), None).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{reply}");
+    assert_error(&reply, "RATE_LIMITED");
+    assert_eq!(reply["error"]["retryable"], true);
 }

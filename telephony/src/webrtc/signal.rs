@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
 use tokio::net::UdpSocket;
+use tokio::sync::Semaphore;
 use tracing::{Instrument, info, info_span, warn};
 
 use super::WebRtcError;
@@ -46,6 +47,8 @@ pub struct WebRtcConfig {
     pub host: IpAddr,
     /// No RTP from the browser for this long ends the call.
     pub media_timeout: Duration,
+    /// Most browser calls at once; more offers get 429 `RATE_LIMITED` (each call holds a socket).
+    pub max_calls: usize,
 }
 
 impl Default for WebRtcConfig {
@@ -53,6 +56,7 @@ impl Default for WebRtcConfig {
         Self {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             media_timeout: Duration::from_secs(15),
+            max_calls: 64,
         }
     }
 }
@@ -92,6 +96,7 @@ struct SignalState {
     config: WebRtcConfig,
     reports: Option<ReportSink>,
     auth: Option<TokenCheck>,
+    calls: Arc<Semaphore>,
 }
 
 impl fmt::Debug for SignalState {
@@ -118,6 +123,7 @@ pub fn webrtc_routes(
             config,
             reports,
             auth,
+            calls: Arc::new(Semaphore::new(config.max_calls)),
         })
 }
 
@@ -210,6 +216,14 @@ async fn start_call(
             retryable: false,
         });
     };
+    let permit = Arc::clone(&state.calls)
+        .try_acquire_owned()
+        .map_err(|_| SignalError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "RATE_LIMITED",
+            message: "too many browser calls at once; try again shortly".into(),
+            retryable: true,
+        })?;
     let socket = UdpSocket::bind(SocketAddr::new(state.config.host, 0))
         .await
         .and_then(|s| s.local_addr().map(|a| (s, a)));
@@ -272,6 +286,7 @@ async fn start_call(
     tokio::spawn(
         async move {
             let report = run_call(leg, transport, deps).await;
+            drop(permit);
             if let Some(sink) = &reports {
                 sink(report);
             }
