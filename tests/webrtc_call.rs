@@ -1,8 +1,10 @@
 //! A browser call over WebRTC, end to end on loopback: a Rust peer (the same `rtc` core a server uses,
 //! standing in for the browser) posts its offer to the real `POST /webrtc/offer` route of a served
 //! router, connects over ICE and DTLS-SRTP, speaks a question as Opus, and hears the agent's greeting and
-//! answer back as Opus; then it hangs up and the call reports the turn. Scripted STT and instant TTS; the
-//! network is real, so the test runs in real time and waits with deadlines, never bare sleeps.
+//! answer back as Opus; then it hangs up and the call reports the turn. The other ways a browser call
+//! ends: the agent's goodbye (the browser is told) and a browser that vanishes (the media timeout).
+//! Scripted STT and instant TTS; the network is real, so the tests run in real time and wait with
+//! deadlines, never bare sleeps.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -216,13 +218,20 @@ impl Browser {
 /// Serves the WebRTC routes on loopback with a recogniser that hears `said`; finished calls arrive on
 /// the returned channel.
 async fn serve(said: &str) -> (SocketAddr, mpsc::UnboundedReceiver<CallReport>) {
+    serve_with(said, WebRtcConfig::default()).await
+}
+
+async fn serve_with(
+    said: &str,
+    config: WebRtcConfig,
+) -> (SocketAddr, mpsc::UnboundedReceiver<CallReport>) {
     let deps =
         Arc::new(dialtone::loadtest::fake_deps(Path::new("agents"), &[said]).expect("demo agent"));
     let (tx, reports) = mpsc::unbounded_channel();
     let sink: ReportSink = Arc::new(move |report| {
         let _ = tx.send(report);
     });
-    let app = webrtc_routes(deps, WebRtcConfig::default(), Some(sink), None);
+    let app = webrtc_routes(deps, config, Some(sink), None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("listener");
@@ -260,10 +269,8 @@ impl Heard {
     }
 }
 
-/// Calls the demo agent through `server` like a browser: offer over HTTP, ICE and DTLS on loopback, then
-/// 20 ms Opus frames: silence, the question from `SPEAK_AT` for `SPEAK_FOR`, silence; hangs up at
-/// `HANG_UP_AT` unless the server hangs up first.
-async fn talk(server: SocketAddr) -> Heard {
+/// The offer/answer exchange over HTTP: a browser whose ICE and DTLS run once it is driven.
+async fn connect(server: SocketAddr) -> (Browser, String) {
     let mut browser = Browser::new().await;
     let offer = browser.offer();
 
@@ -285,7 +292,14 @@ async fn talk(server: SocketAddr) -> Heard {
             RTCSessionDescription::answer(answer.sdp).expect("answer SDP"),
         )
         .expect("answer taken");
+    (browser, answer.call_id)
+}
 
+/// Calls the demo agent through `server` like a browser: offer over HTTP, ICE and DTLS on loopback, then
+/// 20 ms Opus frames: silence, the question from `SPEAK_AT` for `SPEAK_FOR`, silence; hangs up at
+/// `HANG_UP_AT` unless the server hangs up first.
+async fn talk(server: SocketAddr) -> Heard {
+    let (mut browser, call_id) = connect(server).await;
     let speech = dialtone_media::synth::voiced(
         SampleRate::HZ_48000,
         130.0,
@@ -302,7 +316,7 @@ async fn talk(server: SocketAddr) -> Heard {
     let mut decoded = vec![0i16; 5760];
     let mut heard = Heard {
         frames: Vec::new(),
-        call_id: answer.call_id,
+        call_id,
         server_hung_up: false,
     };
     let mut payloads = Vec::new();
@@ -433,5 +447,66 @@ async fn the_agent_saying_goodbye_hangs_up_the_browser() {
         lines(&report).contains(&(Role::Caller, "Thanks, goodbye.")),
         "{:?}",
         lines(&report)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_that_vanishes_is_hung_up_after_the_media_timeout() {
+    let media_timeout = Duration::from_secs(2);
+    let config = WebRtcConfig {
+        media_timeout,
+        ..WebRtcConfig::default()
+    };
+    let (server, mut reports) = serve_with(QUESTION, config).await;
+    let (mut browser, call_id) = connect(server).await;
+    // Drive the browser until it hears the greeting, sending silence as a microphone does.
+    let mut encoder = Encoder::new(Codec::Opus {
+        rate: SampleRate::HZ_48000,
+    })
+    .expect("encoder");
+    let mut encoded = [0u8; 1275];
+    let silence = vec![0i16; FRAME_48K];
+    let mut payloads = Vec::new();
+    let mut buf = vec![0u8; 2048];
+    let mut ticker = tokio::time::interval(Duration::from_millis(20));
+    let mut seq = 0u16;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while payloads.len() < 25 {
+        assert!(Instant::now() < deadline, "no agent audio");
+        browser.flush().await;
+        let timeout = browser
+            .pc
+            .poll_timeout()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        tokio::select! {
+            received = browser.socket.recv_from(&mut buf) => {
+                let (len, from) = received.expect("loopback receive");
+                browser.receive(&buf[..len], from);
+            }
+            _ = ticker.tick(), if browser.connected => {
+                let n = encoder.encode(&silence, &mut encoded).expect("encodes");
+                browser.send_opus(seq, &encoded[..n]);
+                seq = seq.wrapping_add(1);
+            }
+            () = tokio::time::sleep_until(timeout.into()) => {
+                let _ = browser.pc.handle_timeout(Instant::now());
+            }
+        }
+        browser.drain(&mut payloads);
+    }
+    // The tab is killed: no close_notify, no more packets, no answers to ICE checks.
+    let vanished = Instant::now();
+    drop(browser);
+    let report = tokio::time::timeout(media_timeout + END_WITHIN, reports.recv())
+        .await
+        .expect("the call ends without the browser")
+        .expect("a report");
+    assert_eq!(report.call_id.as_deref(), Some(call_id.as_str()));
+    assert_eq!(report.end, CallEnd::MediaTimeout);
+    // Counted from the last packet, sent up to one frame before the browser vanished.
+    let waited = vanished.elapsed();
+    assert!(
+        waited >= media_timeout - Duration::from_millis(100),
+        "{waited:?}"
     );
 }
