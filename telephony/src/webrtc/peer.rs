@@ -169,3 +169,85 @@ pub fn answer(
         answer,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An audio-only offer as a browser makes it, with Opus at `pt` (Chrome 111, Firefox 109).
+    fn offer(pt: u8, kind: &str, codec: &str) -> String {
+        format!(
+            "v=0\r\n\
+             o=- 4611731400430051336 2 IN IP4 127.0.0.1\r\n\
+             s=-\r\n\
+             t=0 0\r\n\
+             a=group:BUNDLE 0\r\n\
+             m={kind} 9 UDP/TLS/RTP/SAVPF {pt}\r\n\
+             c=IN IP4 0.0.0.0\r\n\
+             a=ice-ufrag:abcd\r\n\
+             a=ice-pwd:abcdefghijklmnopqrstuvwx\r\n\
+             a=fingerprint:sha-256 6B:8B:F0:65:5F:78:E2:51:3B:AC:6F:F3:3F:46:1B:35:DC:B8:5F:64:1A:24:C2:43:F0:A1:58:D0:A1:2C:19:08\r\n\
+             a=setup:actpass\r\n\
+             a=mid:0\r\n\
+             a=sendrecv\r\n\
+             a=rtcp-mux\r\n\
+             a=rtpmap:{pt} {codec}\r\n"
+        )
+    }
+
+    fn local() -> SocketAddr {
+        "127.0.0.1:40000".parse().expect("address")
+    }
+
+    #[test]
+    fn the_answer_follows_the_offers_opus_payload_type_and_names_our_candidate() {
+        for pt in [111, 109] {
+            let answered = answer(
+                &offer(pt, "audio", "opus/48000/2"),
+                local(),
+                7,
+                Instant::now(),
+            )
+            .expect("answered");
+            assert_eq!(answered.payload_type, pt);
+            assert_eq!(answered.ssrc, 7);
+            assert!(
+                answered
+                    .answer
+                    .contains(&format!("a=rtpmap:{pt} opus/48000/2")),
+                "{}",
+                answered.answer
+            );
+            assert!(
+                answered.answer.contains("127.0.0.1 40000 typ host"),
+                "{}",
+                answered.answer
+            );
+        }
+    }
+
+    #[test]
+    fn offers_without_opus_audio_or_not_sdp_are_refused() {
+        let now = Instant::now();
+        assert!(matches!(
+            answer(&offer(96, "video", "VP8/90000"), local(), 7, now),
+            Err(WebRtcError::NoOpus | WebRtcError::BadOffer(_))
+        ));
+        assert!(matches!(
+            answer(&offer(0, "audio", "PCMU/8000"), local(), 7, now),
+            Err(WebRtcError::NoOpus | WebRtcError::BadOffer(_))
+        ));
+        for junk in [
+            "",
+            "hello",
+            "v=0",
+            "v=0\r\nm=audio x",
+            &"v=0\r\n".repeat(20_000),
+        ] {
+            assert!(
+                matches!(answer(junk, local(), 7, now), Err(WebRtcError::BadOffer(_))),
+                "{junk:.20}"
+            );
+        }
+    }
+}
