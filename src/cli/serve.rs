@@ -20,6 +20,7 @@ use dialtone_api::{ApiConfig, ApiContext};
 use dialtone_provisioning::CrawlConfig;
 use dialtone_telephony::backend::openai::OpenAiConfig;
 use dialtone_telephony::http::stream_routes;
+use dialtone_telephony::webrtc::{TokenCheck, WebRtcConfig, webrtc_routes};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
@@ -112,6 +113,11 @@ pub struct ServeArgs {
     /// The trunk mission calls go out through (the first configured one when absent).
     #[arg(long, env = "DIALTONE_TASK_TRUNK")]
     pub task_trunk: Option<String>,
+    /// The address browser calls (`POST /webrtc/offer`) take their media on and offer as their ICE host
+    /// candidate: the LAN address for browsers on other machines. Default: the HTTP address's IP, or
+    /// loopback when that is unspecified. Off loopback the route needs an API key or access token.
+    #[arg(long, env = "DIALTONE_WEBRTC_IP")]
+    pub webrtc_ip: Option<std::net::IpAddr>,
     /// Bearer token a Prometheus scrape of `/metrics` must send. Without one, `/metrics` is served
     /// unauthenticated when `--http` is a loopback address, and refused on any other.
     #[arg(long, env = "DIALTONE_METRICS_TOKEN", hide_env_values = true)]
@@ -158,6 +164,20 @@ impl ServeArgs {
             },
             ..TaskConfig::default()
         })
+    }
+
+    /// Where browser calls take their media.
+    fn webrtc_config(&self) -> WebRtcConfig {
+        let http = self.http.ip();
+        let host = self.webrtc_ip.unwrap_or(if http.is_unspecified() {
+            std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+        } else {
+            http
+        });
+        WebRtcConfig {
+            host,
+            ..WebRtcConfig::default()
+        }
     }
 
     /// The control plane's settings: the crawler's allow-list from `DIALTONE_CRAWL_ALLOW`, the rest from
@@ -230,6 +250,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // The REST API v2, its OpenAPI document and reference page; and MCP at /mcp, whose tools call that
     // same router (one rate-limit budget per token).
     let api = dialtone_api::http::router(ctx.clone());
+    // Browser calls: open when their media is on loopback (only this machine can reach it), else they
+    // need the API's tokens like the REST API.
+    let webrtc = args.webrtc_config();
+    let auth = (!webrtc.host.is_loopback()).then(|| api_token_check(ctx.clone()));
+    let app = app.merge(webrtc_routes(
+        Arc::clone(&deps),
+        webrtc,
+        Some(Arc::clone(&report_sink)),
+        auth,
+    ));
     let app = app
         .merge(api.clone())
         .merge(dialtone::mcp::http::routes(ctx.clone(), api));
@@ -247,6 +277,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("  media streams: ws://{addr}/streams/twilio (Telnyx: /streams/telnyx)");
     println!(
         "  Twilio voice webhook: POST http://{addr}/twilio/voice (set DIALTONE_PUBLIC_URL behind a tunnel)"
+    );
+    println!(
+        "  browser calls: POST http://{addr}/webrtc/offer (WebRTC media on {})",
+        webrtc.host
     );
     println!("  MCP: http://{addr}/mcp (streamable HTTP, Authorization: Bearer <API key>)");
     match metrics_access {
@@ -332,4 +366,31 @@ async fn shutdown_signal() {
         () = interrupt => {}
         () = terminate => {}
     }
+}
+
+/// A token checker for browser calls: an API key or a live access token of any tenant.
+fn api_token_check(ctx: ApiContext) -> TokenCheck {
+    Arc::new(move |token| {
+        let ctx = ctx.clone();
+        Box::pin(async move {
+            let Some(token) = token else {
+                return false;
+            };
+            let store = &ctx.store;
+            let principal = if token.starts_with("sk_live_") {
+                store.verify_api_key(&token).await
+            } else if token.starts_with("at_") {
+                store.verify_access_token(&token, ctx.now_ms()).await
+            } else {
+                return false;
+            };
+            match principal {
+                Ok(found) => found.is_some(),
+                Err(e) => {
+                    warn!(error = %e, "could not check a browser call's token");
+                    false
+                }
+            }
+        })
+    })
 }

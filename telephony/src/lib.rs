@@ -11,3 +11,4 @@ pub mod engines;
 pub mod http;
 pub mod sip;
 pub mod stream;
+pub mod webrtc;

@@ -68,6 +68,9 @@ pub enum Wire<'a> {
         /// RTCP rather than RTP: it goes out of the RTCP socket.
         rtcp: bool,
     },
+    /// A whole RTP packet for a transport that addresses, frames and encrypts media itself (WebRTC:
+    /// SRTP on the ICE-selected path).
+    Rtp(&'a [u8]),
 }
 
 /// What the leg wants done. Borrowed data stays valid until the next call on the leg.

@@ -36,11 +36,13 @@ pub enum TransportKind {
     Telnyx,
     /// SIP with RTP, inbound or outbound.
     Sip,
+    /// A browser over WebRTC.
+    WebRtc,
 }
 
 impl TransportKind {
     /// Every kind, for pre-creating series.
-    pub const ALL: [TransportKind; 3] = [Self::Twilio, Self::Telnyx, Self::Sip];
+    pub const ALL: [TransportKind; 4] = [Self::Twilio, Self::Telnyx, Self::Sip, Self::WebRtc];
 
     /// The `transport` label value.
     pub fn as_str(self) -> &'static str {
@@ -48,6 +50,7 @@ impl TransportKind {
             Self::Twilio => "twilio",
             Self::Telnyx => "telnyx",
             Self::Sip => "sip",
+            Self::WebRtc => "webrtc",
         }
     }
 }

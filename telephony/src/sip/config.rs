@@ -297,7 +297,10 @@ mod tests {
             "#,
         )
         .unwrap();
-        assert_eq!(config.listen, "127.0.0.1:5070".parse().unwrap());
+        assert_eq!(
+            config.listen,
+            "127.0.0.1:5070".parse::<std::net::SocketAddr>().unwrap()
+        );
         assert_eq!(config.rtp_ports.pairs(), 5);
         assert_eq!(config.codecs, [CodecName::Pcma, CodecName::Opus]);
         assert_eq!(config.trunks[0].addresses.len(), 2);

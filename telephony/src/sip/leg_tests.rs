@@ -218,7 +218,10 @@ fn reports_go_to_the_rtcp_port_every_few_seconds() {
     );
     assert_eq!(seen.rtcp.len(), 2, "at 2.5 s and 7.5 s");
     let (report, to) = &seen.rtcp[0];
-    assert_eq!(*to, "192.0.2.10:4001".parse().unwrap());
+    assert_eq!(
+        *to,
+        "192.0.2.10:4001".parse::<std::net::SocketAddr>().unwrap()
+    );
     assert_eq!(report[1], 200, "a sender report: we sent media");
     assert!(super::rtcp::parse(report).is_some());
     // The peer's report is read, not mistaken for media.

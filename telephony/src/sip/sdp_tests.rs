@@ -26,8 +26,14 @@ fn our_preference_picks_among_the_offered_codecs() {
     assert_eq!(n.codec, CodecName::Pcmu);
     assert_eq!(n.payload_type, 0);
     assert_eq!(n.dtmf_payload_type, Some(101));
-    assert_eq!(n.remote_rtp, "127.0.0.1:6000".parse().unwrap());
-    assert_eq!(n.remote_rtcp, "127.0.0.1:6001".parse().unwrap());
+    assert_eq!(
+        n.remote_rtp,
+        "127.0.0.1:6000".parse::<std::net::SocketAddr>().unwrap()
+    );
+    assert_eq!(
+        n.remote_rtcp,
+        "127.0.0.1:6001".parse::<std::net::SocketAddr>().unwrap()
+    );
     let n = negotiate(&sdp, &[CodecName::Pcma]).unwrap();
     assert_eq!((n.codec, n.payload_type), (CodecName::Pcma, 8));
 }
@@ -39,7 +45,10 @@ fn wideband_codecs_and_rtcp_port_are_read() {
     assert_eq!((n.codec, n.payload_type), (CodecName::Opus, 111));
     // telephone-event is offered at 8 kHz only, which does not match Opus's 48 kHz clock.
     assert_eq!(n.dtmf_payload_type, None);
-    assert_eq!(n.remote_rtcp, "192.0.2.7:10005".parse().unwrap());
+    assert_eq!(
+        n.remote_rtcp,
+        "192.0.2.7:10005".parse::<std::net::SocketAddr>().unwrap()
+    );
     let n = negotiate(&sdp, &[CodecName::G722]).unwrap();
     assert_eq!(
         (n.codec, n.payload_type, n.dtmf_payload_type),
@@ -77,7 +86,10 @@ fn answer_keeps_one_line_per_offered_stream() {
     // Our answer parses back to what was chosen.
     let back = parse(text.as_bytes()).unwrap();
     let again = negotiate(&back, &[CodecName::Pcmu]).unwrap();
-    assert_eq!(again.remote_rtp, "203.0.113.5:20000".parse().unwrap());
+    assert_eq!(
+        again.remote_rtp,
+        "203.0.113.5:20000".parse::<std::net::SocketAddr>().unwrap()
+    );
     assert_eq!(again.dtmf_payload_type, Some(101));
 }
 

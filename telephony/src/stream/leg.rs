@@ -147,8 +147,8 @@ where
                 .send(text.to_owned())
                 .await
                 .map_err(|_| TransportClosed),
-            // A WebSocket leg never produces datagrams.
-            Wire::Datagram { .. } => Ok(()),
+            // A WebSocket leg never produces datagrams or RTP.
+            Wire::Datagram { .. } | Wire::Rtp(_) => Ok(()),
         }
     }
 
