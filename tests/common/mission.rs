@@ -38,10 +38,14 @@ fn now_ms() -> i64 {
 
 /// Starts the rig; the SIP trunk sends calls to SIPp on loopback `far_end_port`.
 pub async fn start(script: &[&str], far_end_port: u16, config: TaskConfig) -> MissionRig {
+    // Tests of one binary run in parallel and may start in the same millisecond: a counter keeps their
+    // stores apart.
+    static RIGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let dir = std::env::temp_dir().join(format!(
-        "dialtone-mission-{}-{}",
+        "dialtone-mission-{}-{}-{}",
         std::process::id(),
-        now_ms()
+        now_ms(),
+        RIGS.fetch_add(1, Ordering::Relaxed)
     ));
     let store = Store::open(&DbLocation::Sqlite(dir.join("dialtone.db")), 8)
         .await
