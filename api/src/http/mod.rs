@@ -127,6 +127,8 @@ pub fn router(ctx: ApiContext) -> Router {
         &format!("{seed}/tasks/{{id}}/cancel"),
         post(tasks::cancel_task),
     )
+    // Under the seed's base path too, an unknown route answers in the API's error shape.
+    .route(&format!("{seed}/{{*rest}}"), any(error::route_not_found))
     .route("/v2", any(error::route_not_found))
     .route("/v2/", any(error::route_not_found))
     .route("/v2/{*rest}", any(error::route_not_found))

@@ -86,6 +86,11 @@ async fn tasks_are_created_numbered_shown_and_listed(app: &App) {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["data"]["task"], "Ask for the price of a cleaning");
+    // An unknown route under the seed's base answers in the API's error shape.
+    for path in [format!("{SEED}/tasks/"), format!("{SEED}/nothing/here")] {
+        let r = app.req(Method::GET, &path).token(&app.key_a).send().await;
+        assert_error(&r, StatusCode::NOT_FOUND, "NOT_FOUND");
+    }
 
     let first_id = first["task_id"].as_str().unwrap();
     let r = app
