@@ -132,18 +132,19 @@ async fn run_sip(server: &LoadServer, args: &LoadtestArgs) -> anyhow::Result<()>
             args.setup_limit
         );
     }
-    println!("calls  completed  peak_up  skipped  cpu/call");
+    println!("calls  completed  peak_up  skipped  cpu/call  rss/call");
     let mut sustained = 0;
     for &calls in &args.calls {
         let r = sip::concurrent(server, calls, Duration::from_secs(args.seconds)).await?;
         let ok = r.completed == calls && r.skipped_frames == 0;
         println!(
-            "{:5}  {:9}  {:7}  {:7}  {:6.3} %  {}",
+            "{:5}  {:9}  {:7}  {:7}  {:6.3} %  {:5.0} KiB  {}",
             r.calls,
             r.completed,
             r.peak_active,
             r.skipped_frames,
             r.cpu_per_call * 100.0,
+            r.rss_per_call_kib,
             if ok { "ok" } else { "MISSED" }
         );
         if ok {

@@ -42,6 +42,8 @@ pub struct ConcurrentResult {
     pub skipped_frames: u64,
     /// Server CPU per call, as a share of one core.
     pub cpu_per_call: f64,
+    /// Server resident memory added per call at the peak, KiB.
+    pub rss_per_call_kib: f64,
 }
 
 /// Writes a scenario to a temporary file for SIPp.
@@ -186,10 +188,15 @@ pub async fn concurrent(
     ]
     .into();
     let sipp = tokio::spawn(async move { run_sipp(&target, &scenario, &args).await });
-    // Sample the server while the calls are up.
+    // Sample the server while the calls are up: the most calls at once, and its memory then.
     let mut peak = 0;
+    let mut peak_rss_kib = before.rss_kib;
     while !sipp.is_finished() {
-        peak = peak.max(server.stats().await?.sip_active);
+        let now = server.stats().await?;
+        if now.sip_active >= peak {
+            peak = now.sip_active;
+            peak_rss_kib = peak_rss_kib.max(now.rss_kib);
+        }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let out = sipp.await??;
@@ -209,6 +216,7 @@ pub async fn concurrent(
         peak_active: peak,
         skipped_frames: after.skipped_ticks - before.skipped_ticks,
         cpu_per_call: (after.cpu_seconds - before.cpu_seconds) / wall / calls.max(1) as f64,
+        rss_per_call_kib: (peak_rss_kib - before.rss_kib).max(0.0) / peak.max(1) as f64,
     })
 }
 
