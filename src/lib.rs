@@ -3,6 +3,7 @@
 //! The binary lives in `main.rs`; this library holds what the binary, the scenario tests and the benches
 //! share.
 
+pub mod api_url;
 pub mod batch;
 pub mod defaults;
 pub mod loadtest;

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::customers::Customer;
+use crate::api_url::parse_base_url;
 
 /// How many times one request is tried before its failure is reported.
 const ATTEMPTS: u32 = 6;
@@ -81,20 +82,13 @@ pub struct ApiClient {
     http: reqwest::Client,
 }
 
-fn install_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // Err means a provider is already installed, which serves as well.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
 impl ApiClient {
-    /// A client of the API at `base` (`https://host`, with or without a trailing `/v2`).
+    /// A client of the API at `base` (see [`parse_base_url`]).
     pub fn new(base: &str, key: &str) -> anyhow::Result<Self> {
-        install_crypto_provider();
-        let base = base.trim_end_matches('/');
-        let base = base.strip_suffix("/v2").unwrap_or(base).to_owned();
+        dialtone_telephony::backend::openai::install_crypto_provider();
+        let base = parse_base_url(base).map_err(anyhow::Error::msg)?;
+        // Routes are appended as `{base}/v2/...`.
+        let base = base.as_str().trim_end_matches('/').to_owned();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .user_agent(concat!("dialtone-batch/", env!("CARGO_PKG_VERSION")))

@@ -12,6 +12,8 @@ use reqwest::Url;
 use serde_json::Value;
 use tower::ServiceExt as _;
 
+pub use crate::api_url::parse_base_url;
+
 use super::error::ToolError;
 
 /// The largest API answer a tool reads.
@@ -119,27 +121,10 @@ pub enum ApiClient {
     InProcess(Router),
 }
 
-/// The base URL from `--api-url`: `http(s)://host[:port][/prefix]`, with or without a trailing `/v2`.
-pub fn parse_base_url(raw: &str) -> Result<Url, String> {
-    let mut url = Url::parse(raw.trim()).map_err(|e| format!("bad API URL {raw:?}: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(format!(
-            "the API URL must be http(s)://host..., not {raw:?}"
-        ));
-    }
-    url.set_query(None);
-    url.set_fragment(None);
-    let path = url.path().trim_end_matches('/');
-    let path = path.strip_suffix("/v2").unwrap_or(path).to_owned();
-    url.set_path(&format!("{path}/"));
-    Ok(url)
-}
-
 impl ApiClient {
     /// A client of the API at `base` (see [`parse_base_url`]).
     pub fn http(base: Url) -> Result<Self, String> {
-        // rustls without a bundled provider: install ring, as the crawler and the webhook worker do.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        dialtone_telephony::backend::openai::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
