@@ -1,5 +1,11 @@
 //! One emulated carrier caller: Twilio's media-stream messages, paced every 20 ms, with marks echoed.
+//!
+//! The caller is a measuring tool that shares the cores with the server it measures, so it is kept
+//! cheap: its own minimal WebSocket framing over the TCP stream (see [`super::wire`]), one timer, and
+//! buffers reused for every frame.
 
+use std::io::Write as _;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,9 +14,11 @@ use base64::engine::general_purpose::STANDARD;
 use dialtone_media::codec::g711::linear_to_ulaw;
 use dialtone_media::synth::voiced;
 use dialtone_media::{FRAME, SampleRate};
-use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::time::{Instant, MissedTickBehavior};
-use tokio_tungstenite::tungstenite::Message;
+
+use super::wire::{self, CLOSE, PING, PONG, TEXT};
 
 /// Caller frames, prebuilt: base64 μ-law of one second of speech (50 frames) and of silence.
 pub(super) struct CallerAudio {
@@ -36,20 +44,85 @@ pub(super) struct CallerStats {
     pub(super) jitter_us: Vec<u32>,
 }
 
+/// Read buffer: several of the server's frames (a few hundred bytes each) and the largest it may send.
+const READ_BUFFER: usize = wire::MAX_PAYLOAD + 16;
+
+/// The caller's side of the socket: the stream, its read buffer and the frames waiting to go out.
+struct Socket {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    filled: usize,
+    out: Vec<u8>,
+    mask: [u8; 4],
+}
+
+impl Socket {
+    async fn connect(addr: SocketAddr, path: &str, mask: [u8; 4]) -> anyhow::Result<Self> {
+        let mut stream = TcpStream::connect(addr).await?;
+        // Frames are small writes every 20 ms; Nagle would hold them for the server's delayed ACK.
+        stream.set_nodelay(true)?;
+        let request = wire::handshake_request(&addr.to_string(), path);
+        stream.write_all(request.as_bytes()).await?;
+        let mut socket = Self {
+            stream,
+            buf: vec![0; READ_BUFFER],
+            filled: 0,
+            out: Vec::with_capacity(1024),
+            mask,
+        };
+        loop {
+            if socket.read().await? == 0 {
+                anyhow::bail!("the server closed the socket during the handshake");
+            }
+            if let Some(head) = wire::handshake_response(&socket.buf[..socket.filled])? {
+                socket.consume(head);
+                return Ok(socket);
+            }
+        }
+    }
+
+    /// Reads what has arrived; 0 at the end of the stream.
+    async fn read(&mut self) -> anyhow::Result<usize> {
+        if self.filled == self.buf.len() {
+            anyhow::bail!("the server sent more than the read buffer holds in one frame");
+        }
+        let n = self.stream.read(&mut self.buf[self.filled..]).await?;
+        self.filled += n;
+        Ok(n)
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.buf.copy_within(n..self.filled, 0);
+        self.filled -= n;
+    }
+
+    /// Queues a frame; [`Self::flush`] sends what is queued.
+    fn queue(&mut self, opcode: u8, payload: &[u8]) {
+        wire::write_frame(&mut self.out, opcode, self.mask, payload);
+    }
+
+    async fn flush(&mut self) -> anyhow::Result<()> {
+        if !self.out.is_empty() {
+            self.stream.write_all(&self.out).await?;
+            self.out.clear();
+        }
+        Ok(())
+    }
+}
+
 /// One emulated caller for `length`: speaks 1 s every `period`, echoes marks at once.
 pub(super) async fn caller(
-    url: String,
+    addr: SocketAddr,
     index: usize,
     length: Duration,
     audio: Arc<CallerAudio>,
 ) -> anyhow::Result<CallerStats> {
-    let (socket, _) = tokio_tungstenite::connect_async_with_config(
-        &url,
-        Some(crate::softphone::small_socket_buffers()),
-        true,
-    )
-    .await?;
-    let (mut tx, mut rx) = socket.split();
+    // Any key will do against our own server; a different one per caller keeps the unmasking honest.
+    let mask = (index as u32)
+        .wrapping_mul(0x9E37_79B1)
+        .wrapping_add(1)
+        .to_be_bytes();
+    let mut socket = Socket::connect(addr, "/streams/twilio", mask).await?;
     let stream_sid = format!("MZload{index:026}");
     let start = serde_json::json!({
         "event": "start", "sequenceNumber": "1", "streamSid": stream_sid,
@@ -57,11 +130,12 @@ pub(super) async fn caller(
                   "tracks": ["inbound"], "customParameters": {"to": "+15035550142", "from": "+15035550123"},
                   "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}
     });
-    tx.send(Message::Text(
-        r#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#.into(),
-    ))
-    .await?;
-    tx.send(Message::Text(start.to_string().into())).await?;
+    socket.queue(
+        TEXT,
+        br#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#,
+    );
+    socket.queue(TEXT, start.to_string().as_bytes());
+    socket.flush().await?;
     let mut stats = CallerStats::default();
     let mut ticker = tokio::time::interval(FRAME);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
@@ -70,7 +144,9 @@ pub(super) async fn caller(
     let offset = index % 200;
     let mut chunk = 0u64;
     let mut last_media: Option<Instant> = None;
-    loop {
+    let mut body: Vec<u8> = Vec::with_capacity(512);
+    let mut closed = false;
+    while !closed {
         tokio::select! {
             _ = ticker.tick() => {
                 if began.elapsed() >= length {
@@ -79,41 +155,93 @@ pub(super) async fn caller(
                 chunk += 1;
                 let phase = (chunk as usize + offset) % period;
                 let payload = if (100..150).contains(&phase) { &audio.speech[phase - 100] } else { &audio.silence };
-                let msg = format!(
+                body.clear();
+                write!(
+                    body,
                     r#"{{"event":"media","sequenceNumber":"{}","streamSid":"{stream_sid}","media":{{"track":"inbound","chunk":"{chunk}","timestamp":"{}","payload":"{payload}"}}}}"#,
                     chunk + 2,
                     chunk * 20
-                );
-                tx.send(Message::Text(msg.into())).await?;
+                )?;
+                socket.queue(TEXT, &body);
+                socket.flush().await?;
             }
-            message = rx.next() => match message {
-                Some(Ok(Message::Text(text))) => {
-                    if text.contains(r#""event":"media""#) {
-                        let now = Instant::now();
-                        if let Some(prev) = last_media {
-                            let gap = now - prev;
-                            if gap < Duration::from_millis(100) {
-                                let dev = gap.abs_diff(FRAME);
-                                stats.jitter_us.push(dev.as_micros().min(u128::from(u32::MAX)) as u32);
-                            }
-                        }
-                        last_media = Some(now);
-                        stats.frames += 1;
-                    } else if text.contains(r#""event":"mark""#) {
-                        // Twilio echoes a mark once the audio before it has played; at once is close enough here.
-                        tx.send(Message::Text(text)).await?;
-                    }
+            n = socket.read() => {
+                if n? == 0 {
+                    break;
                 }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(e.into()),
-                None => break,
+                // Every frame in this read arrived now.
+                let now = Instant::now();
+                let mut at = 0;
+                while let Some((frame, used)) = wire::read_frame(&socket.buf[at..socket.filled])? {
+                    match frame.opcode {
+                        TEXT if contains(frame.payload, br#""event":"media""#) => {
+                            if let Some(prev) = last_media {
+                                let gap = now - prev;
+                                if gap < Duration::from_millis(100) {
+                                    let dev = gap.abs_diff(FRAME);
+                                    stats.jitter_us.push(dev.as_micros().min(u128::from(u32::MAX)) as u32);
+                                }
+                            }
+                            last_media = Some(now);
+                            stats.frames += 1;
+                        }
+                        // Twilio echoes a mark once the audio before it has played; at once is close enough here.
+                        TEXT if contains(frame.payload, br#""event":"mark""#) => {
+                            body.clear();
+                            body.extend_from_slice(frame.payload);
+                            wire::write_frame(&mut socket.out, TEXT, mask, &body);
+                        }
+                        PING => {
+                            body.clear();
+                            body.extend_from_slice(frame.payload);
+                            wire::write_frame(&mut socket.out, PONG, mask, &body);
+                        }
+                        CLOSE => {
+                            wire::write_frame(&mut socket.out, CLOSE, mask, &[]);
+                            closed = true;
+                        }
+                        _ => {}
+                    }
+                    at += used;
+                }
+                socket.consume(at);
+                socket.flush().await?;
             }
         }
     }
-    let stop = serde_json::json!({"event": "stop", "sequenceNumber": "0", "streamSid": stream_sid,
-                                  "stop": {"accountSid": "ACload", "callSid": format!("CAload{index}")}});
-    let _ = tx.send(Message::Text(stop.to_string().into())).await;
-    // Drain until the server closes, so its report is in before the step is tallied.
-    while let Some(Ok(_)) = rx.next().await {}
+    if !closed {
+        let stop = serde_json::json!({"event": "stop", "sequenceNumber": "0", "streamSid": stream_sid,
+                                      "stop": {"accountSid": "ACload", "callSid": format!("CAload{index}")}});
+        socket.queue(TEXT, stop.to_string().as_bytes());
+        if socket.flush().await.is_ok() {
+            // Drain until the server closes, so its report is in before the step is tallied.
+            drain(&mut socket).await;
+        }
+    }
     Ok(stats)
+}
+
+/// Reads until the server closes the stream, answering its close frame.
+async fn drain(socket: &mut Socket) {
+    loop {
+        match socket.read().await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let mut at = 0;
+        let mut close = false;
+        while let Ok(Some((frame, used))) = wire::read_frame(&socket.buf[at..socket.filled]) {
+            close |= frame.opcode == CLOSE;
+            at += used;
+        }
+        socket.consume(at);
+        if close {
+            socket.queue(CLOSE, &[]);
+            let _ = socket.flush().await;
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }

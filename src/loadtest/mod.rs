@@ -11,6 +11,7 @@ mod caller;
 mod proc_stats;
 mod server;
 pub mod sip;
+mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,14 +82,13 @@ pub async fn step(
     let before = server.stats().await?;
     let caller_cpu_before = proc_stats::cpu_seconds();
     let started = Instant::now();
-    let url = format!("ws://{}/streams/twilio", server.addr);
     let mut tasks = Vec::with_capacity(calls);
     // Real calls start at random moments, so their 20 ms ticks fall at every phase; starting them all at
     // once would stack every tick on the same instant. Spread the starts evenly over a second.
     let spacing = Duration::from_secs(1) / calls.max(1) as u32;
     for i in 0..calls {
         tasks.push(tokio::spawn(caller(
-            url.clone(),
+            server.addr,
             i,
             length,
             Arc::clone(&audio),

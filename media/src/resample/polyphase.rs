@@ -152,6 +152,33 @@ impl Polyphase {
 
     /// `input` is one 20 ms chunk at the input rate, `output` one at the output rate.
     pub(super) fn process(&mut self, input: &[i16], output: &mut [i16]) {
+        // A silent chunk into a filter whose state is all zeros comes out silent and leaves the state as
+        // it was: the same output the multiply-adds would give, without them. Carriers send digital
+        // silence between utterances, so most caller chunks of a call take this path.
+        if input.iter().fold(0, |any, &s| any | s) == 0 && self.state_is_silent() {
+            output.fill(0);
+            return;
+        }
+        self.process_full(input, output);
+    }
+
+    /// Whether every sample the filter still remembers is zero.
+    fn state_is_silent(&self) -> bool {
+        let remembered = match &self.design.upsampling {
+            Some(_) => &self.pending[..],
+            // The chunk part of the history is overwritten by the next input; only the older taps count.
+            None => &self.history[..self.design.taps - 1],
+        };
+        // Or-ing the bits without the sign (-0.0 is silence too) vectorises where a short-circuiting
+        // `all` would test one sample at a time.
+        remembered
+            .iter()
+            .fold(0, |any, &v| any | (v.to_bits() << 1))
+            == 0
+    }
+
+    /// [`Self::process`] without the silence shortcut.
+    pub(super) fn process_full(&mut self, input: &[i16], output: &mut [i16]) {
         if let Some((proto, l)) = &self.design.upsampling {
             if self.wide {
                 #[cfg(target_arch = "x86_64")]

@@ -386,3 +386,46 @@ fn chosen_filters() {
         );
     }
 }
+
+/// A 20 ms frame for the silence-shortcut property: digital silence, a lone click, or noise.
+fn shortcut_frame(kind: u8, seed: u64, len: usize) -> Vec<i16> {
+    let mut x = seed | 1;
+    let mut noise = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x as i16
+    };
+    match kind % 4 {
+        0 | 1 => vec![0; len],
+        2 => {
+            let mut frame = vec![0; len];
+            frame[(seed as usize) % len] = noise();
+            frame
+        }
+        _ => (0..len).map(|_| noise()).collect(),
+    }
+}
+
+proptest::proptest! {
+    /// The silence shortcut gives, frame for frame, what the full filter gives: after speech, through
+    /// the filter's tail, and on silence that follows silence.
+    #[test]
+    fn silence_shortcut_changes_nothing(
+        pair in 0..PAIRS.len(),
+        frames in proptest::collection::vec((proptest::prelude::any::<u8>(), proptest::prelude::any::<u64>()), 1..24),
+    ) {
+        let (from, to) = PAIRS[pair];
+        let (from, to) = (rate(from), rate(to));
+        let mut fast = Resampler::new(from, to).unwrap();
+        let mut full = Resampler::new(from, to).unwrap();
+        let mut a = vec![0i16; to.frame_samples()];
+        let mut b = vec![1i16; to.frame_samples()];
+        for (kind, seed) in frames {
+            let input = shortcut_frame(kind, seed, from.frame_samples());
+            fast.process(&input, &mut a).unwrap();
+            full.engine.as_mut().unwrap().process_full(&input, &mut b);
+            proptest::prop_assert_eq!(&a, &b);
+        }
+    }
+}

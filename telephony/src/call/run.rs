@@ -82,6 +82,11 @@ where
         continuation: Continuation::default(),
         beeps: None,
     };
+    // One timer for the whole call, moved only when the leg's deadline moves: a fresh sleep per loop turn
+    // would insert into (and, when a message wins the race, remove from) the runtime's timer wheel on every
+    // frame. A timer that has fired stays ready, as a fresh sleep to a passed instant would be.
+    let mut timer = std::pin::pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
+    let mut armed: Option<Instant> = None;
     let end = loop {
         // Everything the leg has to say, until it names its next deadline.
         let deadline = loop {
@@ -121,6 +126,12 @@ where
             Err(end) => break end,
             Ok(at) => at,
         };
+        if deadline != armed {
+            if let Some(at) = deadline {
+                timer.as_mut().reset(at.into());
+            }
+            armed = deadline;
+        }
         if let Some(signal) = st.signal.take() {
             transport.signal(signal).await;
         }
@@ -149,7 +160,7 @@ where
                 Some(tts) => tts.as_mut().poll_next(cx),
                 None => std::task::Poll::Pending,
             }), if has_tts => st.on_tts_chunk(chunk, &mut leg),
-            () = sleep_until(deadline) => leg.handle_timeout(now()),
+            () = timer.as_mut(), if armed.is_some() => leg.handle_timeout(now()),
         }
     };
     transport.close(end).await;
@@ -183,11 +194,4 @@ where
         live.end(&st.report);
     }
     st.report
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
-    }
 }
