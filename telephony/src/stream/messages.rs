@@ -99,19 +99,23 @@ impl<'de> Deserialize<'de> for Num {
             }
 
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Num, E> {
-                let digits = v.trim();
-                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(E::invalid_value(de::Unexpected::Str(v), &self));
-                }
-                digits
-                    .parse()
+                num_from_digits(v)
                     .map(Num)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
             }
         }
 
         deserializer.deserialize_any(NumVisitor)
     }
+}
+
+/// A number sent as a string: digits, with surrounding whitespace allowed, within u64.
+pub(crate) fn num_from_digits(v: &str) -> Option<u64> {
+    let digits = v.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 /// Any inbound message: the event name and whichever bodies it carries.
@@ -198,8 +202,12 @@ struct MediaFormat {
     channels: Option<Num>,
 }
 
-/// Parses one text frame.
+/// Parses one text frame: caller audio through the fast path when it can take it, everything else
+/// (and whatever the fast path is unsure of) through serde.
 pub(crate) fn parse(text: &str) -> Result<Inbound<'_>, StreamError> {
+    if let Some(message) = super::media_fast::parse(text) {
+        return Ok(message);
+    }
     Ok(serde_json::from_str(text)?)
 }
 

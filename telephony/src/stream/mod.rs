@@ -15,6 +15,7 @@
 
 mod leg;
 mod marks;
+mod media_fast;
 mod messages;
 mod session;
 pub mod twiml;
@@ -31,6 +32,8 @@ use dialtone_media::codec::Codec;
 use dialtone_media::{MediaEvent, MediaTime, PcmSlice, TurnId};
 
 pub use leg::{StreamLeg, WsTransport};
+#[doc(hidden)]
+pub use media_fast::check_against_serde as check_media_fast_path;
 pub use session::StreamSession;
 
 /// Which carrier's dialect a stream speaks: the events are the same, the field names differ.
