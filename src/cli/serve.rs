@@ -262,7 +262,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ));
     let app = app
         .merge(api.clone())
-        .merge(dialtone::mcp::http::routes(ctx.clone(), api));
+        .merge(dialtone::mcp::http::routes(ctx.clone(), api))
+        .merge(dialtone::dashboard::routes());
     let listener = tokio::net::TcpListener::bind(args.http)
         .await
         .with_context(|| format!("cannot listen on {}", args.http))?;
@@ -282,6 +283,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "  browser calls: POST http://{addr}/webrtc/offer (WebRTC media on {})",
         webrtc.host
     );
+    println!("  dashboard: http://{addr}{}", dialtone::dashboard::BASE);
     println!("  MCP: http://{addr}/mcp (streamable HTTP, Authorization: Bearer <API key>)");
     match metrics_access {
         MetricsAccess::Open => println!("  metrics: http://{addr}/metrics (Prometheus)"),

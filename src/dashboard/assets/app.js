@@ -1,0 +1,107 @@
+// The dashboard's entry point: sign-in with an API token, then the panels, kept current by the tenant's
+// event stream (`GET /v2/events`).
+
+import { api, byTestId, clearToken, setToken, token } from './api.js';
+import { AgentsPanel } from './agents.js';
+import { HistoryPanel, LivePanel } from './calls.js';
+import { follow } from './sse.js';
+import { BrowserCall } from './talk.js';
+import { WebhooksPanel } from './webhooks.js';
+
+let events = null;
+let call = null;
+
+const agents = new AgentsPanel({ onTalk: (agent) => talk(agent) });
+const nameOf = (id) => agents.name(id);
+const history = new HistoryPanel({ nameOf });
+const live = new LivePanel({ nameOf, onEnded: () => history.refresh().catch(() => {}) });
+const webhooks = new WebhooksPanel({ nameOf });
+
+function talk(agent) {
+  if (call) call.hangUp();
+  const box = byTestId('talk-box');
+  const state = byTestId('talk-state');
+  box.hidden = false;
+  byTestId('talk-agent').textContent = agent.name || agent.id;
+  call = new BrowserCall(agent.id, byTestId('remote-audio'), {
+    onState: (text) => {
+      state.textContent = text;
+      state.dataset.state = text;
+    },
+    onCallId: (id) => {
+      box.dataset.callId = id;
+      live.watch(id);
+    },
+  });
+  call.start();
+}
+
+function startEvents() {
+  if (events) events.abort();
+  events = new AbortController();
+  const state = byTestId('stream-state');
+  follow('/v2/events', {
+    signal: events.signal,
+    onState: (text) => {
+      state.textContent = `events: ${text}`;
+      state.dataset.state = text;
+    },
+    onEvent: (event) => {
+      let envelope;
+      try {
+        envelope = JSON.parse(event.data);
+      } catch {
+        return null;
+      }
+      agents.onEvent(envelope);
+      live.onEvent(envelope);
+      history.onEvent(envelope);
+      webhooks.onEvent(envelope);
+      return null;
+    },
+  }).catch(() => {});
+}
+
+async function signIn(value) {
+  setToken(value);
+  try {
+    await agents.refresh();
+  } catch (e) {
+    clearToken();
+    byTestId('sign-in-error').textContent = e.status === 401
+      ? 'That token was not accepted.'
+      : `Cannot reach the API: ${e.message}`;
+    return;
+  }
+  byTestId('sign-in-error').textContent = '';
+  byTestId('sign-in').hidden = true;
+  document.getElementById('app').hidden = false;
+  byTestId('sign-out').hidden = false;
+  startEvents();
+  await Promise.allSettled([live.refresh(), history.refresh(), webhooks.refresh()]);
+}
+
+function signOut() {
+  if (events) events.abort();
+  if (call) call.hangUp();
+  clearToken();
+  location.reload();
+}
+
+byTestId('token-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const input = byTestId('token-input');
+  const value = input.value.trim();
+  input.value = '';
+  if (value) signIn(value);
+});
+byTestId('sign-out').addEventListener('click', signOut);
+byTestId('hang-up').addEventListener('click', () => {
+  if (call) call.hangUp();
+});
+
+const saved = token();
+if (saved) signIn(saved);
+
+// Exposed for the browser test and for poking around in the console.
+window.dialtone = { api };
