@@ -10,6 +10,7 @@ pub mod context;
 pub mod directory;
 pub mod http;
 pub mod jobs;
+pub mod live;
 pub mod metrics;
 pub mod store;
 pub mod tasks;

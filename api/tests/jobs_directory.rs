@@ -13,7 +13,8 @@ use dialtone_api::directory::{CallRecorder, StoreDirectory};
 use dialtone_api::store::{AgentStatus, CallDirection, NewAgent};
 use dialtone_telephony::agent::load_agent_file;
 use dialtone_telephony::call::{
-    AgentDirectory, CallEnd, CallReport, Role, StartedCall, StaticDirectory, TranscriptEntry,
+    AgentDirectory, CallEnd, CallProgress, CallReport, Role, StartedCall, StaticDirectory,
+    TranscriptEntry, TurnLatency,
 };
 use dialtone_telephony::dialogue::{Action, Booking, Message, TransferReason};
 use jobs_support::Harness;
@@ -305,11 +306,43 @@ async fn a_call_is_logged_when_it_starts_and_finished_when_it_ends(h: Harness) {
     assert_eq!(live.ended_at, None, "in progress");
     assert_eq!(h.events().await.len(), 1);
 
-    // A file agent's call start is not logged.
+    // The call can be followed as it goes, under the row's id, from its start.
+    let mut following = h.ctx.live.follow(&h.tenant, "CA123").expect("followed");
+    assert_eq!(following.call_id, call_id);
+    let line = TranscriptEntry {
+        role: Role::Caller,
+        text: "Are you open Saturday?".into(),
+        interrupted: false,
+    };
+    directory.call_progress("CA123", CallProgress::Said(&line));
+    let latency = TurnLatency {
+        stt_final_ms: Some(250.0),
+        first_frame_ms: Some(610.0),
+        ..TurnLatency::default()
+    };
+    directory.call_progress("CA123", CallProgress::Turn { number: 1, latency });
+    let next = following.next.as_mut().unwrap();
+    let said = next.recv().await.unwrap();
+    assert_eq!(said.data["role"], json!("caller"));
+    assert_eq!(said.data["text"], json!("Are you open Saturday?"));
+    let turn = next.recv().await.unwrap();
+    assert_eq!(turn.data["turn"], json!(1));
+    assert_eq!(turn.data["first_frame_ms"], json!(610.0));
+
+    // A file agent's call start is neither logged nor followed.
     let demo = directory.by_number(DEMO).unwrap();
-    directory.call_started(&demo, &call);
+    let mut file_call = call.clone();
+    file_call.call_id = "CA-file".into();
+    directory.call_started(&demo, &file_call);
+    assert!(h.ctx.live.follow(&h.tenant, "CA-file").is_none());
 
     sink(report(&id, vec![Action::EndCall], true));
+    let ended = tokio::time::timeout(Duration::from_secs(20), next.recv())
+        .await
+        .expect("ended once the row is finished")
+        .unwrap();
+    assert_eq!(ended.name, "ended");
+    assert!(h.ctx.live.is_empty(), "an ended call is forgotten");
     let completed = h.wait_for_event(|e| e.event_type == "call.completed").await;
     assert_eq!(completed.data["call_id"], json!(call_id), "the same row");
     assert_eq!(completed.data["duration_seconds"], json!(42));
