@@ -6,6 +6,7 @@
 //! `webhooks` delivers the outbox, signed; `directory` gives telephony the active agents and records its
 //! calls; `metrics` serves `/metrics`.
 
+pub mod browser_calls;
 pub mod context;
 pub mod directory;
 pub mod http;
