@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::routing::get;
 use dialtone::defaults::{ProviderChoice, build_serve_deps};
+use dialtone_api::browser_calls::browser_call_check;
 use dialtone_api::directory::{CallRecorder, DEFAULT_REFRESH, StoreDirectory};
 use dialtone_api::jobs::{JobRunner, run_monitor};
 use dialtone_api::metrics::{self, MetricsAccess};
@@ -20,7 +21,7 @@ use dialtone_api::{ApiConfig, ApiContext};
 use dialtone_provisioning::CrawlConfig;
 use dialtone_telephony::backend::openai::OpenAiConfig;
 use dialtone_telephony::http::stream_routes;
-use dialtone_telephony::webrtc::{TokenCheck, WebRtcConfig, webrtc_routes};
+use dialtone_telephony::webrtc::{WebRtcConfig, webrtc_routes};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
@@ -253,7 +254,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Browser calls: open when their media is on loopback (only this machine can reach it), else they
     // need the API's tokens like the REST API.
     let webrtc = args.webrtc_config();
-    let auth = (!webrtc.host.is_loopback()).then(|| api_token_check(ctx.clone()));
+    let auth = (!webrtc.host.is_loopback())
+        .then(|| browser_call_check(ctx.clone(), Arc::clone(&directory)));
     let app = app.merge(webrtc_routes(
         Arc::clone(&deps),
         webrtc,
@@ -368,31 +370,4 @@ async fn shutdown_signal() {
         () = interrupt => {}
         () = terminate => {}
     }
-}
-
-/// A token checker for browser calls: an API key or a live access token of any tenant.
-fn api_token_check(ctx: ApiContext) -> TokenCheck {
-    Arc::new(move |token| {
-        let ctx = ctx.clone();
-        Box::pin(async move {
-            let Some(token) = token else {
-                return false;
-            };
-            let store = &ctx.store;
-            let principal = if token.starts_with("sk_live_") {
-                store.verify_api_key(&token).await
-            } else if token.starts_with("at_") {
-                store.verify_access_token(&token, ctx.now_ms()).await
-            } else {
-                return false;
-            };
-            match principal {
-                Ok(found) => found.is_some(),
-                Err(e) => {
-                    warn!(error = %e, "could not check a browser call's token");
-                    false
-                }
-            }
-        })
-    })
 }
