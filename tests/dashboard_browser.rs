@@ -184,7 +184,8 @@ async fn a_browser_provisions_an_agent_calls_it_and_reads_the_call_back() {
     // What the page showed is what the API stored.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
-    let call_id = result["call_id"].as_str().unwrap();
+    let call_id = result["api_call_id"].as_str().unwrap();
+    assert!(call_id.starts_with("call_"), "{result}");
     let transcript = api_get(
         &http,
         &server.url,
@@ -204,7 +205,7 @@ async fn a_browser_provisions_an_agent_calls_it_and_reads_the_call_back() {
         said("caller").iter().any(|t| t.contains("saturday")),
         "{transcript}"
     );
-    let answer = regex_lite_match(&said("agent"));
+    let answer = says_the_opening_hour(&said("agent"));
     assert!(
         answer,
         "no agent line gives the Saturday opening: {transcript}"
@@ -230,7 +231,7 @@ async fn a_browser_provisions_an_agent_calls_it_and_reads_the_call_back() {
 }
 
 /// Whether some agent line says the opening hour as [`EXPECT_ANSWER`] does: "9" or "nine" as a word.
-fn regex_lite_match(lines: &[String]) -> bool {
+fn says_the_opening_hour(lines: &[String]) -> bool {
     lines.iter().any(|line| {
         line.split(|c: char| !c.is_ascii_alphanumeric())
             .any(|word| word == "9" || word == "nine")

@@ -44,8 +44,11 @@ const context = await chromium.launchPersistentContext(profile, {
     '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
     `--use-file-for-fake-audio-capture=${audio}%noloop`,
     '--autoplay-policy=no-user-gesture-required',
-    // The server offers only a loopback host candidate (it listens on 127.0.0.1); Chromium leaves
-    // loopback interfaces out of ICE unless told, and would have no candidate pair that reaches it.
+    // The server listens on 127.0.0.1 and offers that as its only candidate. Chromium leaves loopback
+    // interfaces out of ICE: from its LAN address (shown unobfuscated, since the page holds the
+    // microphone) packets to 127.0.0.1 still go through `lo`, so a machine with a network works without
+    // this flag, but one with only a loopback interface (a sandboxed runner) would leave Chromium no
+    // candidate at all. With the flag it pairs 127.0.0.1 with 127.0.0.1 on any machine.
     '--allow-loopback-in-peer-connection',
   ],
 });
@@ -117,6 +120,8 @@ try {
   await transcript.locator('[data-role="agent"]').filter({ hasText: expectAnswer })
     .waitFor({ timeout: ANSWER_MS });
   log('the answer is on the live transcript');
+  // The stream names the call by the API's id (the offer's answer gave the transport's).
+  result.api_call_id = await page.locator(testId('live-call')).getAttribute('data-call-id');
   result.live_transcript = await transcript.locator('[data-testid="transcript-line"]').allInnerTexts();
   result.screenshots.push(await shot('2-live-call'));
 
@@ -125,14 +130,15 @@ try {
   result.live_state = await page.locator(testId('live-call-state')).innerText();
   log(`live stream: ${result.live_state}`);
 
-  const done = page.locator(`${testId('history-row')}[data-call-id="${result.call_id}"][data-status="completed"]`);
+  const done = page.locator(`${testId('history-row')}[data-call-id="${result.api_call_id}"][data-status="completed"]`);
   await done.waitFor({ timeout: SETTLE_MS });
   await done.click();
   const detail = page.locator(testId('detail-transcript'));
   await detail.locator('[data-role="caller"]').filter({ hasText: /saturday/i }).waitFor({ timeout: 10_000 });
   await page.locator(`${testId('latency-chart')} ${testId('latency-bar')}`).first().waitFor({ timeout: 10_000 });
   result.history_transcript = await detail.locator('[data-testid="transcript-line"]').allInnerTexts();
-  result.latency_totals = await page.locator(testId('latency-total')).allInnerTexts();
+  result.latency_totals = await page.locator(testId('latency-total')).evaluateAll(
+    (texts) => texts.map((t) => t.textContent));
   result.chart_stages = await page.locator(`${testId('latency-bar')} rect`).evaluateAll(
     (rects) => rects.map((r) => r.getAttribute('data-stage')));
   await page.locator(testId('call-detail')).scrollIntoViewIfNeeded();

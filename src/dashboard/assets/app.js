@@ -21,18 +21,23 @@ function talk(agent) {
   if (call) call.hangUp();
   const box = byTestId('talk-box');
   const state = byTestId('talk-state');
+  const hangUp = byTestId('hang-up');
   box.hidden = false;
+  hangUp.hidden = false;
+  delete box.dataset.callId;
   byTestId('talk-agent').textContent = agent.name || agent.id;
-  call = new BrowserCall(agent.id, byTestId('remote-audio'), {
+  const thisCall = new BrowserCall(agent.id, byTestId('remote-audio'), {
     onState: (text) => {
       state.textContent = text;
       state.dataset.state = text;
+      if (thisCall.ended) hangUp.hidden = true;
     },
     onCallId: (id) => {
       box.dataset.callId = id;
       live.watch(id);
     },
   });
+  call = thisCall;
   call.start();
 }
 

@@ -66,6 +66,7 @@ export class LivePanel {
     const turns = byTestId('live-turns');
     const state = byTestId('live-call-state');
     panel.hidden = false;
+    delete panel.dataset.callId;
     byTestId('live-call-id').textContent = callId;
     transcript.replaceChildren();
     turns.replaceChildren();
@@ -88,6 +89,11 @@ export class LivePanel {
           data = JSON.parse(event.data);
         } catch {
           return null;
+        }
+        // The page asked by the transport's id; the events name the call as the API stores it.
+        if (data.call_id && panel.dataset.callId !== data.call_id) {
+          panel.dataset.callId = data.call_id;
+          byTestId('live-call-id').textContent = data.call_id;
         }
         if (event.type === 'transcript') transcript.append(line(data));
         else if (event.type === 'turn') turns.append(turnLine(data));
@@ -134,7 +140,11 @@ export class HistoryPanel {
 
   row(call) {
     return el('tr', {
-      class: 'clickable', 'data-testid': 'history-row', 'data-call-id': call.id, 'data-status': call.status,
+      class: 'clickable',
+      'data-testid': 'history-row',
+      'data-call-id': call.id,
+      'data-agent-id': call.agent_id,
+      'data-status': call.status,
       onclick: () => this.show(call.id).catch((e) => { byTestId('detail-extractions').textContent = e.message; }),
     },
     el('td', { text: time(call.started_at) }),
