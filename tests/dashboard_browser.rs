@@ -4,7 +4,8 @@
 //! watches it go active over the event stream, and calls it over WebRTC with a fake microphone that says
 //! "What time do you open on Saturday?" (flite, the agents' own voice). The live transcript must show the
 //! question and the agent's answer with the site's Saturday opening time; after hanging up, the call is in
-//! the history with its transcript and a latency chart. Screenshots go to `target/dashboard-screenshots/`.
+//! the history with its transcript and a latency chart, and the webhook's deliveries show as delivered.
+//! Screenshots go to `target/dashboard-screenshots/`.
 //!
 //! Skipped, with the reason printed, without `/usr/bin/chromium` (`scripts/setup-debian.sh`), without
 //! `tests/browser/node_modules` (`scripts/setup-browser.sh`) or without the speech models (`dialtone
@@ -104,6 +105,18 @@ fn question_wav(path: &Path) {
     std::fs::write(path, write_wav(&Pcm::new(rate, samples))).unwrap();
 }
 
+/// Answers every webhook delivery with 204; returns its origin.
+async fn hook_receiver() -> String {
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(|| async { axum::http::StatusCode::NO_CONTENT }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
 async fn api_get(http: &reqwest::Client, server: &str, key: &str, path: &str) -> Value {
     let response = http
         .get(format!("{server}{path}"))
@@ -140,6 +153,20 @@ async fn a_browser_provisions_an_agent_calls_it_and_reads_the_call_back() {
         &[("DIALTONE_CRAWL_ALLOW", "127.0.0.0/8")],
     )
     .await;
+    // A webhook the deliveries panel shows: a receiver on loopback that takes every delivery.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let hook = http
+        .post(format!("{}/v2/webhooks", server.url))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({
+            "url": format!("{}/hook", hook_receiver().await),
+            "events": ["agent.activated", "call.completed"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(hook.status().is_success(), "{}", hook.status());
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
 
@@ -182,8 +209,6 @@ async fn a_browser_provisions_an_agent_calls_it_and_reads_the_call_back() {
     }
 
     // What the page showed is what the API stored.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::new();
     let call_id = result["api_call_id"].as_str().unwrap();
     assert!(call_id.starts_with("call_"), "{result}");
     let transcript = api_get(
@@ -221,6 +246,15 @@ async fn a_browser_provisions_an_agent_calls_it_and_reads_the_call_back() {
         stages.iter().any(|s| s == "STT") && stages.iter().any(|s| s == "TTS"),
         "the chart stacks the stages: {stages:?}"
     );
+    let deliveries = result["deliveries"].as_array().unwrap();
+    for event in ["agent.activated", "call.completed"] {
+        assert!(
+            deliveries
+                .iter()
+                .any(|d| d.as_str().unwrap().contains(event)),
+            "{event} is not shown delivered: {deliveries:?}"
+        );
+    }
     eprintln!(
         "live transcript: {}\nlatency: {}\nwhole test: {:.1} s",
         result["live_transcript"],

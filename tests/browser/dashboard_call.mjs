@@ -1,7 +1,8 @@
 // Drives Debian's Chromium through the dashboard for tests/dashboard_browser.rs: sign in, provision an
 // agent from a website with the form, watch it go active, call it with the fake microphone (a WAV of the
-// question), read the live transcript, hang up, and open the call in the history. Prints one line
-// `RESULT {json}` for the Rust test; exits non-zero, with a screenshot of the page, on any failure.
+// question), read the live transcript, hang up, open the call in the history, then the webhook's
+// deliveries. Prints one line `RESULT {json}` for the Rust test; exits non-zero, with a screenshot of the
+// page, on any failure.
 //
 // Environment: DIALTONE_URL (http://127.0.0.1:PORT), DIALTONE_TOKEN, SITE_URL, FAKE_AUDIO (a WAV path),
 // SCREENSHOTS (a directory), EXPECT_ANSWER (a regular expression the agent's answer must match),
@@ -141,6 +142,11 @@ try {
     (texts) => texts.map((t) => t.textContent));
   result.chart_stages = await page.locator(`${testId('latency-bar')} rect`).evaluateAll(
     (rects) => rects.map((r) => r.getAttribute('data-stage')));
+
+  // The webhook the test subscribed: agent.activated and call.completed, both delivered.
+  await page.locator(testId('webhook-row')).first().locator(testId('show-deliveries')).click();
+  await page.locator(`${testId('delivery-row')}[data-status="delivered"]`).nth(1).waitFor({ timeout: SETTLE_MS });
+  result.deliveries = await page.locator(testId('delivery-row')).allInnerTexts();
   await page.locator(testId('call-detail')).scrollIntoViewIfNeeded();
   result.screenshots.push(await shot('3-call-detail'));
   if (pageErrors.length) throw new Error(`errors on the page: ${pageErrors.join('; ')}`);

@@ -15,7 +15,9 @@ const agents = new AgentsPanel({ onTalk: (agent) => talk(agent) });
 const nameOf = (id) => agents.name(id);
 const history = new HistoryPanel({ nameOf });
 const live = new LivePanel({ nameOf, onEnded: () => history.refresh().catch(() => {}) });
-const webhooks = new WebhooksPanel({ nameOf });
+// Event types by seq, as seen on the stream: webhook deliveries name their event only by seq.
+const seen = new Map();
+const webhooks = new WebhooksPanel({ nameOf, eventType: (seq) => seen.get(seq) });
 
 function talk(agent) {
   if (call) call.hangUp();
@@ -51,7 +53,12 @@ function startEvents() {
       state.textContent = `events: ${text}`;
       state.dataset.state = text;
     },
+    // After a drop, what the panels show may be older than the events resumed from.
+    onOpen: (resumed) => {
+      if (resumed) refreshAll();
+    },
     onEvent: (event) => {
+      if (event.id) seen.set(event.id, event.type);
       let envelope;
       try {
         envelope = JSON.parse(event.data);
@@ -83,7 +90,11 @@ async function signIn(value) {
   document.getElementById('app').hidden = false;
   byTestId('sign-out').hidden = false;
   startEvents();
-  await Promise.allSettled([live.refresh(), history.refresh(), webhooks.refresh()]);
+  await refreshAll();
+}
+
+function refreshAll() {
+  return Promise.allSettled([agents.refresh(), live.refresh(), history.refresh(), webhooks.refresh()]);
 }
 
 function signOut() {
