@@ -104,6 +104,8 @@ try {
   await page.locator(`${testId('agent-row')}[data-status="active"]`)
     .filter({ hasText: 'Harbor Family Dental' }).waitFor({ timeout: PROVISION_MS });
   result.agent_id = await row.getAttribute('data-agent-id');
+  // The page heard it on the event stream, not only from its own polling of the operation.
+  await page.locator(`${testId('stream-state')}[data-last-event="agent.activated"]`).waitFor({ timeout: 5_000 });
   log(`agent active: ${result.agent_id}`);
   result.screenshots.push(await shot('1-agent-active'));
 

@@ -14,7 +14,13 @@ let call = null;
 const agents = new AgentsPanel({ onTalk: (agent) => talk(agent) });
 const nameOf = (id) => agents.name(id);
 const history = new HistoryPanel({ nameOf });
-const live = new LivePanel({ nameOf, onEnded: () => history.refresh().catch(() => {}) });
+const live = new LivePanel({
+  nameOf,
+  onEnded: (id, reason) => {
+    if (call && byTestId('talk-box').dataset.callId === id) call.endedByServer(reason);
+    history.refresh().catch(() => {});
+  },
+});
 // Event types by seq, as seen on the stream: webhook deliveries name their event only by seq.
 const seen = new Map();
 const webhooks = new WebhooksPanel({ nameOf, eventType: (seq) => seen.get(seq) });
@@ -65,6 +71,7 @@ function startEvents() {
       } catch {
         return null;
       }
+      state.dataset.lastEvent = envelope.event_type;
       agents.onEvent(envelope);
       live.onEvent(envelope);
       history.onEvent(envelope);

@@ -99,7 +99,7 @@ export class LivePanel {
         else if (event.type === 'turn') turns.append(turnLine(data));
         else if (event.type === 'ended') {
           state.textContent = `ended (${data.end_reason || 'unknown'})`;
-          this.onEnded(callId);
+          this.onEnded(callId, data.end_reason || 'unknown');
           return 'stop';
         }
         return null;

@@ -51,8 +51,9 @@ export class BrowserCall {
       pc.addEventListener('connectionstatechange', () => {
         if (this.ended) return;
         const state = pc.connectionState;
-        if (state === 'failed' || state === 'closed' || state === 'disconnected') {
-          this.finish(state === 'disconnected' ? 'ended by the agent' : state);
+        // `disconnected` may pass; the live stream's `ended` tells the page when the agent hung up.
+        if (state === 'failed' || state === 'closed') {
+          this.finish(state);
         } else {
           this.onState(state);
         }
@@ -76,6 +77,11 @@ export class BrowserCall {
 
   hangUp() {
     this.finish('hung up');
+  }
+
+  /** The server ended the call (the agent said goodbye, or media stopped): release the microphone. */
+  endedByServer(reason) {
+    this.finish(`ended (${reason})`);
   }
 
   finish(state) {
