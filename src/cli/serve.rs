@@ -123,6 +123,15 @@ pub struct ServeArgs {
     /// unauthenticated when `--http` is a loopback address, and refused on any other.
     #[arg(long, env = "DIALTONE_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// A web origin (`https://app.example.com`, or `*`) whose pages may call the API, browser-call
+    /// signalling and MCP from a browser (CORS); repeat for several. Pages Dialtone serves itself need
+    /// none.
+    #[arg(
+        long = "cors-origin",
+        env = "DIALTONE_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
 }
 
 impl ServeArgs {
@@ -256,15 +265,19 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let webrtc = args.webrtc_config();
     let auth = (!webrtc.host.is_loopback())
         .then(|| browser_call_check(ctx.clone(), Arc::clone(&directory)));
-    let app = app.merge(webrtc_routes(
+    let browser_facing = webrtc_routes(
         Arc::clone(&deps),
         webrtc,
         Some(Arc::clone(&report_sink)),
         auth,
-    ));
-    let app = app
-        .merge(api.clone())
-        .merge(dialtone::mcp::http::routes(ctx.clone(), api));
+    )
+    .merge(api.clone())
+    .merge(dialtone::mcp::http::routes(ctx.clone(), api));
+    let browser_facing = match super::cors::cors_layer(&args.cors_origins)? {
+        Some(cors) => browser_facing.layer(cors),
+        None => browser_facing,
+    };
+    let app = app.merge(browser_facing);
     let listener = tokio::net::TcpListener::bind(args.http)
         .await
         .with_context(|| format!("cannot listen on {}", args.http))?;
