@@ -101,12 +101,14 @@ try {
   const row = page.locator(testId('agent-row')).filter({ hasText: 'Harbor Family Dental' });
   await row.waitFor({ timeout: 10_000 });
   log(`agent created: ${await row.getAttribute('data-agent-id')} (${await row.getAttribute('data-status')})`);
+  // Provisioning on loopback takes a few seconds: most runs catch it under way (not asserted).
+  result.screenshots.push(await shot('0-provisioning'));
   await page.locator(`${testId('agent-row')}[data-status="active"]`)
     .filter({ hasText: 'Harbor Family Dental' }).waitFor({ timeout: PROVISION_MS });
   result.agent_id = await row.getAttribute('data-agent-id');
   // The page heard it on the event stream, not only from its own polling of the operation.
-  await page.locator(`${testId('stream-state')}[data-last-event="agent.activated"]`).waitFor({ timeout: 5_000 });
-  log(`agent active: ${result.agent_id}`);
+  await page.locator(`${testId('stream-state')}[data-events~="operation.updated"][data-events~="agent.activated"]`).waitFor({ timeout: 5_000 });
+  log(`agent active: ${result.agent_id}; events seen: ${await page.locator(testId('stream-state')).getAttribute('data-events')}`);
   result.screenshots.push(await shot('1-agent-active'));
 
   await row.locator(testId('talk')).click();

@@ -3,7 +3,7 @@
 
 import { api, byTestId, el } from './api.js';
 
-const POLL_MS = 1000;
+const POLL_MS = 2000;
 const UNFINISHED = new Set(['pending', 'provisioning']);
 
 export class AgentsPanel {
@@ -31,8 +31,14 @@ export class AgentsPanel {
     this.render();
   }
 
-  /** An event from `/v2/events`: anything about an agent re-reads the list. */
+  /** An event from `/v2/events`: `operation.updated` moves a provisioning's progress; anything about an
+   * agent re-reads the list. */
   onEvent(envelope) {
+    const data = envelope.data || {};
+    if (envelope.event_type === 'operation.updated' && data.agent_id) {
+      this.operations.set(data.agent_id, { ...data, id: data.operation_id });
+      this.render();
+    }
     if (envelope.event_type.startsWith('agent.')) this.refresh().catch(() => {});
   }
 
@@ -55,7 +61,8 @@ export class AgentsPanel {
     }
   }
 
-  /** Follows an operation until it finishes; the events only say when, the operation says how far. */
+  /** Follows an operation until it finishes: a safety net for `operation.updated` events missed while
+   * the stream reconnects. */
   async poll(operationId) {
     if (this.polling.has(operationId)) return;
     this.polling.add(operationId);

@@ -71,7 +71,11 @@ function startEvents() {
       } catch {
         return null;
       }
-      state.dataset.lastEvent = envelope.event_type;
+      // Which kinds of event arrived, for people and for the browser test.
+      const kinds = new Set((state.dataset.events || '').split(' ').filter(Boolean));
+      kinds.add(envelope.event_type);
+      state.dataset.events = [...kinds].join(' ');
+      state.title = `events seen: ${state.dataset.events}`;
       agents.onEvent(envelope);
       live.onEvent(envelope);
       history.onEvent(envelope);

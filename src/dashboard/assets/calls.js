@@ -127,7 +127,8 @@ export class HistoryPanel {
     const page = await api(`/v2/calls?${query}`);
     const rows = page.data.map((call) => this.row(call));
     if (next) this.body.append(...rows);
-    else this.body.replaceChildren(...rows);
+    else if (rows.length) this.body.replaceChildren(...rows);
+    else this.body.replaceChildren(el('tr', {}, el('td', { colspan: 6, class: 'muted', text: 'No calls yet.' })));
     this.cursor = page.meta && page.meta.next_cursor;
     this.more.hidden = !this.cursor;
   }
