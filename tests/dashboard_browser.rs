@@ -179,6 +179,13 @@ async fn a_browser_provisions_an_agent_calls_it_and_reads_the_call_back() {
         .env("FAKE_AUDIO", &wav)
         .env("SCREENSHOTS", &shots)
         .env("EXPECT_ANSWER", EXPECT_ANSWER)
+        // The script's own deadline comes first, so a stuck run reports where it stuck.
+        .env(
+            "DEADLINE_MS",
+            (BROWSER_DEADLINE - Duration::from_secs(10))
+                .as_millis()
+                .to_string(),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)

@@ -6,7 +6,7 @@
 //
 // Environment: DIALTONE_URL (http://127.0.0.1:PORT), DIALTONE_TOKEN, SITE_URL, FAKE_AUDIO (a WAV path),
 // SCREENSHOTS (a directory), EXPECT_ANSWER (a regular expression the agent's answer must match),
-// CHROMIUM (default /usr/bin/chromium).
+// DEADLINE_MS (the whole run, default 90 s), CHROMIUM (default /usr/bin/chromium).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +30,10 @@ const ANSWER_MS = 45_000;
 const SETTLE_MS = 20_000;
 
 const started = Date.now();
+// Every wait ends by this deadline, so a stuck run still fails here, with its log and a screenshot,
+// before the Rust test's own timeout kills it.
+const deadline = started + Number(process.env.DEADLINE_MS || 90_000);
+const within = (ms) => ({ timeout: Math.max(1, Math.min(ms, deadline - Date.now())) });
 const log = (msg) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${msg}`);
 const testId = (id) => `[data-testid="${id}"]`;
 
@@ -54,6 +58,7 @@ const context = await chromium.launchPersistentContext(profile, {
   ],
 });
 const page = context.pages()[0] || await context.newPage();
+page.setDefaultTimeout(10_000);
 const pageErrors = [];
 page.on('console', (m) => log(`console.${m.type()}: ${m.text()}`));
 page.on('pageerror', (e) => {
@@ -92,38 +97,38 @@ try {
   await page.fill(testId('token-input'), token);
   await page.click(testId('token-submit'));
   await page.locator(testId('agents-panel')).waitFor({ state: 'visible' });
-  await page.locator(`${testId('stream-state')}[data-state="live"]`).waitFor({ timeout: 10_000 });
+  await page.locator(`${testId('stream-state')}[data-state="live"]`).waitFor(within(10_000));
   log('signed in, event stream live');
 
   await page.fill(testId('new-agent-url'), site);
   await page.fill(testId('new-agent-name'), 'Harbor Family Dental');
   await page.click(testId('new-agent-submit'));
   const row = page.locator(testId('agent-row')).filter({ hasText: 'Harbor Family Dental' });
-  await row.waitFor({ timeout: 10_000 });
+  await row.waitFor(within(10_000));
   log(`agent created: ${await row.getAttribute('data-agent-id')} (${await row.getAttribute('data-status')})`);
   // Provisioning on loopback takes a few seconds: most runs catch it under way (not asserted).
   result.screenshots.push(await shot('0-provisioning'));
   await page.locator(`${testId('agent-row')}[data-status="active"]`)
-    .filter({ hasText: 'Harbor Family Dental' }).waitFor({ timeout: PROVISION_MS });
+    .filter({ hasText: 'Harbor Family Dental' }).waitFor(within(PROVISION_MS));
   result.agent_id = await row.getAttribute('data-agent-id');
   // The page heard it on the event stream, not only from its own polling of the operation.
-  await page.locator(`${testId('stream-state')}[data-events~="operation.updated"][data-events~="agent.activated"]`).waitFor({ timeout: 5_000 });
+  await page.locator(`${testId('stream-state')}[data-events~="operation.updated"][data-events~="agent.activated"]`).waitFor(within(5_000));
   log(`agent active: ${result.agent_id}; events seen: ${await page.locator(testId('stream-state')).getAttribute('data-events')}`);
   result.screenshots.push(await shot('1-agent-active'));
 
   await row.locator(testId('talk')).click();
-  await page.locator(`${testId('talk-box')}[data-call-id]`).waitFor({ timeout: 15_000 });
+  await page.locator(`${testId('talk-box')}[data-call-id]`).waitFor(within(15_000));
   result.call_id = await page.locator(testId('talk-box')).getAttribute('data-call-id');
   log(`call ${result.call_id} answered`);
-  await page.locator(`${testId('talk-state')}[data-state="connected"]`).waitFor({ timeout: 15_000 });
+  await page.locator(`${testId('talk-state')}[data-state="connected"]`).waitFor(within(15_000));
   log('connected');
 
   const transcript = page.locator(testId('live-transcript'));
   await transcript.locator('[data-role="caller"]').filter({ hasText: /saturday/i })
-    .waitFor({ timeout: ANSWER_MS });
+    .waitFor(within(ANSWER_MS));
   log('the question is on the live transcript');
   await transcript.locator('[data-role="agent"]').filter({ hasText: expectAnswer })
-    .waitFor({ timeout: ANSWER_MS });
+    .waitFor(within(ANSWER_MS));
   log('the answer is on the live transcript');
   // The stream names the call by the API's id (the offer's answer gave the transport's).
   result.api_call_id = await page.locator(testId('live-call')).getAttribute('data-call-id');
@@ -131,16 +136,16 @@ try {
   result.screenshots.push(await shot('2-live-call'));
 
   await page.click(testId('hang-up'));
-  await page.locator(testId('live-call-state')).filter({ hasText: /^ended/ }).waitFor({ timeout: SETTLE_MS });
+  await page.locator(testId('live-call-state')).filter({ hasText: /^ended/ }).waitFor(within(SETTLE_MS));
   result.live_state = await page.locator(testId('live-call-state')).innerText();
   log(`live stream: ${result.live_state}`);
 
   const done = page.locator(`${testId('history-row')}[data-call-id="${result.api_call_id}"][data-status="completed"]`);
-  await done.waitFor({ timeout: SETTLE_MS });
+  await done.waitFor(within(SETTLE_MS));
   await done.click();
   const detail = page.locator(testId('detail-transcript'));
-  await detail.locator('[data-role="caller"]').filter({ hasText: /saturday/i }).waitFor({ timeout: 10_000 });
-  await page.locator(`${testId('latency-chart')} ${testId('latency-bar')}`).first().waitFor({ timeout: 10_000 });
+  await detail.locator('[data-role="caller"]').filter({ hasText: /saturday/i }).waitFor(within(10_000));
+  await page.locator(`${testId('latency-chart')} ${testId('latency-bar')}`).first().waitFor(within(10_000));
   result.history_transcript = await detail.locator('[data-testid="transcript-line"]').allInnerTexts();
   result.latency_totals = await page.locator(testId('latency-total')).evaluateAll(
     (texts) => texts.map((t) => t.textContent));
@@ -149,7 +154,7 @@ try {
 
   // The webhook the test subscribed: agent.activated and call.completed, both delivered.
   await page.locator(testId('webhook-row')).first().locator(testId('show-deliveries')).click();
-  await page.locator(`${testId('delivery-row')}[data-status="delivered"]`).nth(1).waitFor({ timeout: SETTLE_MS });
+  await page.locator(`${testId('delivery-row')}[data-status="delivered"]`).nth(1).waitFor(within(SETTLE_MS));
   result.deliveries = await page.locator(testId('delivery-row')).allInnerTexts();
   await page.locator(testId('call-detail')).scrollIntoViewIfNeeded();
   result.screenshots.push(await shot('3-call-detail'));

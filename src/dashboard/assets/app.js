@@ -1,7 +1,7 @@
 // The dashboard's entry point: sign-in with an API token, then the panels, kept current by the tenant's
 // event stream (`GET /v2/events`).
 
-import { api, byTestId, clearToken, setToken, token } from './api.js';
+import { byTestId, clearToken, setToken, token } from './api.js';
 import { AgentsPanel } from './agents.js';
 import { HistoryPanel, LivePanel } from './calls.js';
 import { follow } from './sse.js';
@@ -21,7 +21,9 @@ const live = new LivePanel({
     history.refresh().catch(() => {});
   },
 });
-// Event types by seq, as seen on the stream: webhook deliveries name their event only by seq.
+// Event types by seq, as seen on the stream: webhook deliveries name their event only by seq. The
+// newest SEEN_MAX are enough for the deliveries a page shows.
+const SEEN_MAX = 2000;
 const seen = new Map();
 const webhooks = new WebhooksPanel({ nameOf, eventType: (seq) => seen.get(seq) });
 
@@ -64,7 +66,10 @@ function startEvents() {
       if (resumed) refreshAll();
     },
     onEvent: (event) => {
-      if (event.id) seen.set(event.id, event.type);
+      if (event.id) {
+        seen.set(event.id, event.type);
+        if (seen.size > SEEN_MAX) seen.delete(seen.keys().next().value);
+      }
       let envelope;
       try {
         envelope = JSON.parse(event.data);
@@ -129,6 +134,3 @@ byTestId('hang-up').addEventListener('click', () => {
 
 const saved = token();
 if (saved) signIn(saved);
-
-// Exposed for the browser test and for poking around in the console.
-window.dialtone = { api };
