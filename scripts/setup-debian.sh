@@ -16,7 +16,6 @@ packages=(
   sip-tester      # SIPp: the SIP scenario tests call agents with it
   baresip         # a real softphone for the SIP end-to-end test
   chromium        # the dashboard's browser test calls an agent over WebRTC from a real browser
-  chromium-driver # WebDriver for that Chromium, for driving it without Playwright's own browser builds
 )
 
 missing=()
