@@ -13,6 +13,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/dental_site.rs"]
+mod dental_site;
+#[path = "support/models.rs"]
+mod models;
 #[path = "support/serve.rs"]
 mod serve;
 #[path = "../provisioning/tests/support/site_server.rs"]
@@ -22,10 +26,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use dental_site::write_site;
 use dialtone_media::resample::resample_clip;
 use dialtone_media::wav::{read_wav, write_wav};
 use dialtone_media::{Pcm, SampleRate};
-use dialtone_telephony::engines::models;
+use models::models_or_skip;
 use serde_json::Value;
 use serve::{Server, create_key, temp_dir};
 use site_server::SiteServer;
@@ -58,34 +63,7 @@ fn ready_or_skip() -> bool {
         eprintln!("skipped: {why}");
         return false;
     }
-    let found = models::default_cache_dir()
-        .ok()
-        .and_then(|d| models::locate(&d).ok());
-    if found.is_none() {
-        assert!(
-            std::env::var("DIALTONE_REQUIRE_MODELS").as_deref() != Ok("1"),
-            "models are required: run `dialtone models install`"
-        );
-        eprintln!("skipped: speech models not installed (run `dialtone models install`)");
-        return false;
-    }
-    true
-}
-
-/// A small dental practice: structured data with its hours, Saturday among them.
-fn write_site(dir: &Path) {
-    let home = r#"<!DOCTYPE html><html><head><title>Harbor Family Dental | Portland</title>
-<script type="application/ld+json">{"@context":"https://schema.org","@type":"Dentist","name":"Harbor Family Dental",
-"telephone":"+1-503-555-0142","address":{"@type":"PostalAddress","streetAddress":"12 Main St",
-"addressLocality":"Portland","addressRegion":"OR","postalCode":"97201"},
-"openingHoursSpecification":[{"@type":"OpeningHoursSpecification",
-"dayOfWeek":["Monday","Tuesday","Wednesday","Thursday","Friday"],"opens":"08:00","closes":"17:00"},
-{"@type":"OpeningHoursSpecification","dayOfWeek":"Saturday","opens":"09:00","closes":"13:00"}]}</script>
-</head><body><main><h1>Harbor Family Dental</h1>
-<p>Gentle dentistry for the whole family. We are open Monday to Friday 8am to 5pm and Saturday 9am to
-1pm. Call us at (503) 555-0142.</p></main></body></html>"#;
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("index.html"), home).unwrap();
+    models_or_skip().is_some()
 }
 
 /// The question as the browser's microphone hears it: flite's `slt` voice (what `dialtone call --say`

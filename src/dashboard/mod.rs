@@ -33,57 +33,28 @@ const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
+/// One embedded file: `asset!("app.js", JS)` is `assets/app.js`, served as JavaScript.
+macro_rules! asset {
+    ($name:literal, $content_type:expr) => {
+        Asset {
+            name: $name,
+            content_type: $content_type,
+            body: include_str!(concat!("assets/", $name)),
+        }
+    };
+}
+
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: "index.html",
-        content_type: HTML,
-        body: include_str!("assets/index.html"),
-    },
-    Asset {
-        name: "style.css",
-        content_type: CSS,
-        body: include_str!("assets/style.css"),
-    },
-    Asset {
-        name: "app.js",
-        content_type: JS,
-        body: include_str!("assets/app.js"),
-    },
-    Asset {
-        name: "api.js",
-        content_type: JS,
-        body: include_str!("assets/api.js"),
-    },
-    Asset {
-        name: "sse.js",
-        content_type: JS,
-        body: include_str!("assets/sse.js"),
-    },
-    Asset {
-        name: "agents.js",
-        content_type: JS,
-        body: include_str!("assets/agents.js"),
-    },
-    Asset {
-        name: "talk.js",
-        content_type: JS,
-        body: include_str!("assets/talk.js"),
-    },
-    Asset {
-        name: "calls.js",
-        content_type: JS,
-        body: include_str!("assets/calls.js"),
-    },
-    Asset {
-        name: "chart.js",
-        content_type: JS,
-        body: include_str!("assets/chart.js"),
-    },
-    Asset {
-        name: "webhooks.js",
-        content_type: JS,
-        body: include_str!("assets/webhooks.js"),
-    },
+    asset!("index.html", HTML),
+    asset!("style.css", CSS),
+    asset!("app.js", JS),
+    asset!("api.js", JS),
+    asset!("sse.js", JS),
+    asset!("agents.js", JS),
+    asset!("talk.js", JS),
+    asset!("calls.js", JS),
+    asset!("chart.js", JS),
+    asset!("webhooks.js", JS),
 ];
 
 /// The dashboard's routes: `/dashboard` (a redirect), `/dashboard/` and its files.
