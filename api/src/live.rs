@@ -131,17 +131,22 @@ impl LiveCalls {
     }
 
     /// Call `transport_id` ended (and its row is finished in the store): followers get `ended` and the
-    /// call is forgotten.
+    /// call is forgotten, both at once, so nobody who heard `ended` still finds the call here.
     pub fn end(&self, transport_id: &str, end_reason: Option<&str>) {
-        self.push(transport_id, |call_id| ended_event(call_id, end_reason));
         let mut calls = self.lock();
+        Self::push_locked(&mut calls, transport_id, |call_id| {
+            ended_event(call_id, end_reason)
+        });
         if let Some(call) = calls.by_transport.remove(transport_id) {
             calls.aliases.remove(&call.call_id);
         }
     }
 
     fn push(&self, transport_id: &str, event: impl FnOnce(&str) -> LiveEvent) {
-        let mut calls = self.lock();
+        Self::push_locked(&mut self.lock(), transport_id, event);
+    }
+
+    fn push_locked(calls: &mut Calls, transport_id: &str, event: impl FnOnce(&str) -> LiveEvent) {
         let Some(call) = calls.by_transport.get_mut(transport_id) else {
             return;
         };
