@@ -15,6 +15,7 @@ packages=(
   libsqlite3-dev  # the API store's SQLite (sqlx links Debian's libsqlite3)
   sip-tester      # SIPp: the SIP scenario tests call agents with it
   baresip         # a real softphone for the SIP end-to-end test
+  chromium        # the dashboard's browser test calls an agent over WebRTC from a real browser
 )
 
 missing=()

@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup-debian.sh
+# The dashboard's browser test drives Debian's Chromium with Playwright's driver; here it may not skip.
+scripts/setup-browser.sh
+export DIALTONE_REQUIRE_BROWSER=1
 
 # The API store's tests run on SQLite and on PostgreSQL; here PostgreSQL is required, not skipped.
 database_url=$(scripts/setup-postgres.sh | tail -n1)

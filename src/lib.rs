@@ -5,6 +5,7 @@
 
 pub mod api_url;
 pub mod batch;
+pub mod dashboard;
 pub mod defaults;
 pub mod loadtest;
 pub mod mcp;

@@ -7,6 +7,9 @@
 //! Needs the models (`dialtone models install`). Without them it is skipped, unless
 //! `DIALTONE_REQUIRE_MODELS=1` (as in CI), when it fails.
 
+#[path = "support/models.rs"]
+mod support_models;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,23 +20,9 @@ use dialtone::softphone::{Utterance, call};
 use dialtone_media::resample::resample_clip;
 use dialtone_media::wav::read_wav;
 use dialtone_media::{Pcm, SampleRate};
-use dialtone_telephony::engines::models;
 use dialtone_telephony::engines::whisper::WhisperEngine;
 use dialtone_telephony::http::stream_routes;
-
-fn models_or_skip() -> Option<models::ModelPaths> {
-    let found = models::default_cache_dir()
-        .ok()
-        .and_then(|d| models::locate(&d).ok());
-    if found.is_none() {
-        assert!(
-            std::env::var("DIALTONE_REQUIRE_MODELS").as_deref() != Ok("1"),
-            "models are required: run `dialtone models install`"
-        );
-        eprintln!("skipped: speech models not installed (run `dialtone models install`)");
-    }
-    found
-}
+use support_models::models_or_skip;
 
 fn espeak(text: &str) -> Pcm {
     let out = std::process::Command::new("espeak-ng")

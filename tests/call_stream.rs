@@ -16,7 +16,9 @@ use dialtone_telephony::backend::fake::{InstantTts, ScriptedStt};
 use dialtone_telephony::backend::receptionist::ReceptionistProvider;
 use dialtone_telephony::backend::registry::{CallProviders, ProviderRegistry};
 use dialtone_telephony::backend::{Dialogue, DialogueProvider, ReplyStream};
-use dialtone_telephony::call::{CallDeps, CallReport, FixedClock, Role};
+use dialtone_telephony::call::{
+    AgentDirectory, CallDeps, CallProgress, CallReport, FixedClock, Role,
+};
 use dialtone_telephony::dialogue::LocalTime;
 
 /// The demo agent with instant backends, on a clock stopped at Wednesday noon in Portland
@@ -237,4 +239,76 @@ async fn a_sentence_finished_over_an_early_answer_is_answered_as_one_request() {
         .find(|e| e.role == Role::Agent)
         .expect("answer");
     assert!(answer.text.contains("9 AM"), "{:?}", report.transcript);
+}
+
+/// Passes lookups through and keeps what the call loop reports as the call goes.
+#[derive(Debug)]
+struct Watching {
+    inner: Arc<dyn AgentDirectory>,
+    seen: Mutex<Vec<(String, String)>>,
+}
+
+impl AgentDirectory for Watching {
+    fn by_number(&self, number: &str) -> Option<Arc<AgentProfile>> {
+        self.inner.by_number(number)
+    }
+    fn by_id(&self, id: &str) -> Option<Arc<AgentProfile>> {
+        self.inner.by_id(id)
+    }
+    fn call_progress(&self, call_id: &str, progress: CallProgress<'_>) {
+        let what = match progress {
+            CallProgress::Said(entry) => format!("{:?}: {}", entry.role, entry.text),
+            CallProgress::Turn { number, latency } => {
+                format!("turn {number}: {:?}", latency.first_frame_ms)
+            }
+        };
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.push((call_id.to_owned(), what));
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_directory_hears_each_line_and_turn_as_the_call_goes() {
+    let mut deps = deps(&["What time do you open on Saturday?"]);
+    let watching = Arc::new(Watching {
+        inner: Arc::clone(&deps.directory),
+        seen: Mutex::default(),
+    });
+    deps.directory = Arc::clone(&watching) as Arc<dyn AgentDirectory>;
+    let (_, report) = common::run_call(
+        Arc::new(deps),
+        "+15035550142",
+        &[Utterance::after_agent(speech(1.5))],
+    )
+    .await;
+    let seen = watching.seen.lock().unwrap().clone();
+    let call_id = report.call_id.clone().expect("the call has an id");
+    assert!(seen.iter().all(|(id, _)| *id == call_id), "{seen:?}");
+    let said: Vec<&str> = seen
+        .iter()
+        .map(|(_, what)| what.as_str())
+        .filter(|w| !w.starts_with("turn "))
+        .collect();
+    let transcript: Vec<String> = report
+        .transcript
+        .iter()
+        .map(|e| format!("{:?}: {}", e.role, e.text))
+        .collect();
+    assert_eq!(said, transcript, "every line, in order, as it was added");
+    let first_frame = report.turns[0].latency().first_frame_ms;
+    assert!(first_frame.is_some());
+    let turn = format!("turn 1: {first_frame:?}");
+    let at = seen
+        .iter()
+        .position(|(_, w)| *w == turn)
+        .expect("turn 1 reported");
+    let answer = seen
+        .iter()
+        .position(|(_, w)| w.starts_with("Agent: ") && w.contains("9 AM"))
+        .expect("the answer reported");
+    assert!(
+        at < answer,
+        "the turn is reported when its first frame goes out, before it ends"
+    );
 }

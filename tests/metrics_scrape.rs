@@ -7,17 +7,19 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "support/dental_site.rs"]
+mod dental_site;
 #[path = "support/serve.rs"]
 mod serve;
 #[path = "../provisioning/tests/support/site_server.rs"]
 mod site_server;
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::post;
+use dental_site::write_site;
 use dialtone::softphone::{self, Utterance};
 use serde_json::{Value, json};
 use serve::{Server, create_key, temp_dir};
@@ -25,20 +27,6 @@ use site_server::SiteServer;
 
 const NUMBER: &str = "+15035550142";
 const DEADLINE: Duration = Duration::from_secs(90);
-
-fn write_site(dir: &Path) {
-    let home = r#"<!DOCTYPE html><html><head><title>Harbor Family Dental | Portland</title>
-<script type="application/ld+json">{"@context":"https://schema.org","@type":"Dentist","name":"Harbor Family Dental",
-"telephone":"+1-503-555-0142","address":{"@type":"PostalAddress","streetAddress":"12 Main St",
-"addressLocality":"Portland","addressRegion":"OR","postalCode":"97201"},
-"openingHoursSpecification":[{"@type":"OpeningHoursSpecification",
-"dayOfWeek":["Monday","Tuesday","Wednesday","Thursday","Friday"],"opens":"08:00","closes":"17:00"},
-{"@type":"OpeningHoursSpecification","dayOfWeek":"Saturday","opens":"09:00","closes":"13:00"}]}</script>
-</head><body><main><h1>Harbor Family Dental</h1>
-<p>Gentle dentistry for the whole family. Call us at (503) 555-0142.</p></main></body></html>"#;
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("index.html"), home).unwrap();
-}
 
 /// An OpenAI-compatible server on loopback: every transcription reads as the Saturday question, and
 /// every synthesis is 300 ms of a tone (24 kHz 16-bit PCM, as `response_format: "pcm"` gives). It also

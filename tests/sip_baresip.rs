@@ -8,6 +8,9 @@
 
 mod common;
 
+#[path = "support/models.rs"]
+mod support_models;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,25 +19,11 @@ use dialtone::defaults::{ProviderChoice, build_deps};
 use dialtone_media::resample::resample_clip;
 use dialtone_media::wav::{read_wav, write_wav};
 use dialtone_media::{Pcm, SampleRate};
-use dialtone_telephony::engines::models;
 use dialtone_telephony::engines::whisper::WhisperEngine;
 use dialtone_telephony::sip::{PortRange, SipConfig, SipServer};
+use support_models::models_or_skip;
 
 const BARESIP_PORT: u16 = 15_090;
-
-fn models_or_skip() -> Option<models::ModelPaths> {
-    let found = models::default_cache_dir()
-        .ok()
-        .and_then(|d| models::locate(&d).ok());
-    if found.is_none() {
-        assert!(
-            std::env::var("DIALTONE_REQUIRE_MODELS").as_deref() != Ok("1"),
-            "models are required: run `dialtone models install`"
-        );
-        eprintln!("skipped: speech models not installed (run `dialtone models install`)");
-    }
-    found
-}
 
 /// A headless baresip configuration in `dir`: silence as the microphone (`aufile`), ALSA's null device
 /// as the speaker, `sndfile` dumping what it decodes into `dir`, G.711 μ-law only, one account that

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use dialtone_telephony::webrtc::{TokenCheck, WebRtcConfig, webrtc_routes};
+use dialtone_telephony::webrtc::{CallDenied, TokenCheck, WebRtcConfig, webrtc_routes};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
@@ -137,13 +137,37 @@ async fn an_unknown_agent_is_404() {
 
 #[tokio::test]
 async fn the_token_checker_guards_the_route() {
-    let check: TokenCheck =
-        Arc::new(|token| Box::pin(async move { token.as_deref() == Some("sk_live_good") }));
+    // "sk_live_good" may call any agent; "sk_live_other" is another tenant's, to whom the demo agent
+    // does not exist.
+    let check: TokenCheck = Arc::new(|token, agent| {
+        Box::pin(async move {
+            match token.as_deref() {
+                Some("sk_live_good") => Ok(()),
+                Some("sk_live_other") if agent.is_some() => Err(CallDenied::NotFound),
+                Some("sk_live_other") => Ok(()),
+                _ => Err(CallDenied::Unauthorized),
+            }
+        })
+    });
     let body = json!({"sdp": AUDIO_OFFER, "agent_id": "bright-smile-dental"}).to_string();
+    let unknown = json!({"sdp": AUDIO_OFFER, "agent_id": "nobody"}).to_string();
     for token in [None, Some("sk_live_bad")] {
-        let (status, reply) = post(app(Some(check.clone())), Body::from(body.clone()), token).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{reply}");
-        assert_error(&reply, "UNAUTHORIZED");
+        for body in [&body, &unknown] {
+            let (status, reply) =
+                post(app(Some(check.clone())), Body::from(body.clone()), token).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{reply}");
+            assert_error(&reply, "UNAUTHORIZED");
+        }
+    }
+    for body in [&body, &unknown] {
+        let (status, reply) = post(
+            app(Some(check.clone())),
+            Body::from(body.clone()),
+            Some("sk_live_other"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{reply}");
+        assert_error(&reply, "NOT_FOUND");
     }
     let (status, reply) = post(app(Some(check)), Body::from(body), Some("sk_live_good")).await;
     assert_eq!(status, StatusCode::OK, "{reply}");

@@ -75,6 +75,8 @@ pub struct ApiContext {
     pub agents_changed: Arc<Notify>,
     /// What `/metrics` serves; the job and webhook workers record into it.
     pub metrics: Metrics,
+    /// Calls in progress on this node, followed by `GET /v2/calls/{id}/live`.
+    pub live: Arc<crate::live::LiveCalls>,
 }
 
 impl ApiContext {
@@ -87,6 +89,7 @@ impl ApiContext {
             events: Arc::new(Notify::new()),
             agents_changed: Arc::new(Notify::new()),
             metrics: Metrics::default(),
+            live: Arc::default(),
         }
     }
 

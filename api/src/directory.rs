@@ -23,7 +23,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use dialtone_telephony::agent::AgentProfile;
-use dialtone_telephony::call::{AgentDirectory, StartedCall};
+use dialtone_telephony::call::{AgentDirectory, CallProgress, Role, StartedCall};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, mpsc, watch};
 use tracing::{debug, warn};
@@ -266,19 +266,47 @@ impl AgentDirectory for StoreDirectory {
     }
 
     fn call_started(&self, agent: &AgentProfile, call: &StartedCall) {
-        // File agents belong to no tenant: their calls are not logged.
-        if !self.read().by_id.contains_key(&agent.id) {
+        // File agents belong to no tenant: their calls are neither logged nor followed.
+        let Some(tenant_id) = self
+            .read()
+            .by_id
+            .get(&agent.id)
+            .map(|e| e.tenant_id.clone())
+        else {
             return;
-        }
-        if let Some(queue) = self
+        };
+        let Some(queue) = self
             .call_log
             .get()
             .and_then(mpsc::WeakUnboundedSender::upgrade)
-        {
-            let _ = queue.send(CallNotice::Started {
-                agent_id: agent.id.clone(),
-                call: call.clone(),
-            });
+        else {
+            return;
+        };
+        // The row's id is chosen now, so the call can be followed by it before the row is written.
+        let row_id = crate::store::new_call_id();
+        self.ctx.live.start(&tenant_id, &call.call_id, &row_id);
+        let _ = queue.send(CallNotice::Started {
+            agent_id: agent.id.clone(),
+            call: call.clone(),
+            row_id,
+        });
+    }
+
+    fn call_progress(&self, call_id: &str, progress: CallProgress<'_>) {
+        match progress {
+            CallProgress::Said(entry) => {
+                let role = match entry.role {
+                    Role::Caller => "caller",
+                    Role::Agent => "agent",
+                };
+                self.ctx
+                    .live
+                    .said(call_id, role, &entry.text, entry.interrupted);
+            }
+            CallProgress::Turn { number, latency } => {
+                let latency = serde_json::to_value(latency).unwrap_or(Value::Null);
+                self.ctx.live.turn(call_id, number, &latency);
+            }
         }
     }
 }

@@ -6,10 +6,12 @@
 //! `webhooks` delivers the outbox, signed; `directory` gives telephony the active agents and records its
 //! calls; `metrics` serves `/metrics`.
 
+pub mod browser_calls;
 pub mod context;
 pub mod directory;
 pub mod http;
 pub mod jobs;
+pub mod live;
 pub mod metrics;
 pub mod store;
 pub mod tasks;

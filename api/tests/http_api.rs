@@ -14,6 +14,8 @@ mod auth;
 mod builder;
 #[path = "http_api/calls.rs"]
 mod calls;
+#[path = "http_api/calls_live.rs"]
+mod calls_live;
 #[path = "http_api/events.rs"]
 mod events;
 #[path = "http_api/garbage.rs"]

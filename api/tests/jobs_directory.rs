@@ -9,13 +9,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
+use dialtone_api::browser_calls::browser_call_check;
 use dialtone_api::directory::{CallRecorder, StoreDirectory};
 use dialtone_api::store::{AgentStatus, CallDirection, NewAgent};
 use dialtone_telephony::agent::load_agent_file;
 use dialtone_telephony::call::{
-    AgentDirectory, CallEnd, CallReport, Role, StartedCall, StaticDirectory, TranscriptEntry,
+    AgentDirectory, CallEnd, CallProgress, CallReport, Role, StartedCall, StaticDirectory,
+    TranscriptEntry, TurnLatency,
 };
 use dialtone_telephony::dialogue::{Action, Booking, Message, TransferReason};
+use dialtone_telephony::webrtc::CallDenied;
 use jobs_support::Harness;
 use serde_json::json;
 
@@ -305,11 +308,43 @@ async fn a_call_is_logged_when_it_starts_and_finished_when_it_ends(h: Harness) {
     assert_eq!(live.ended_at, None, "in progress");
     assert_eq!(h.events().await.len(), 1);
 
-    // A file agent's call start is not logged.
+    // The call can be followed as it goes, under the row's id, from its start.
+    let mut following = h.ctx.live.follow(&h.tenant, "CA123").expect("followed");
+    assert_eq!(following.call_id, call_id);
+    let line = TranscriptEntry {
+        role: Role::Caller,
+        text: "Are you open Saturday?".into(),
+        interrupted: false,
+    };
+    directory.call_progress("CA123", CallProgress::Said(&line));
+    let latency = TurnLatency {
+        stt_final_ms: Some(250.0),
+        first_frame_ms: Some(610.0),
+        ..TurnLatency::default()
+    };
+    directory.call_progress("CA123", CallProgress::Turn { number: 1, latency });
+    let next = following.next.as_mut().unwrap();
+    let said = next.recv().await.unwrap();
+    assert_eq!(said.data["role"], json!("caller"));
+    assert_eq!(said.data["text"], json!("Are you open Saturday?"));
+    let turn = next.recv().await.unwrap();
+    assert_eq!(turn.data["turn"], json!(1));
+    assert_eq!(turn.data["first_frame_ms"], json!(610.0));
+
+    // A file agent's call start is neither logged nor followed.
     let demo = directory.by_number(DEMO).unwrap();
-    directory.call_started(&demo, &call);
+    let mut file_call = call.clone();
+    file_call.call_id = "CA-file".into();
+    directory.call_started(&demo, &file_call);
+    assert!(h.ctx.live.follow(&h.tenant, "CA-file").is_none());
 
     sink(report(&id, vec![Action::EndCall], true));
+    let ended = tokio::time::timeout(Duration::from_secs(20), next.recv())
+        .await
+        .expect("ended once the row is finished")
+        .unwrap();
+    assert_eq!(ended.name, "ended");
+    assert!(h.ctx.live.is_empty(), "an ended call is forgotten");
     let completed = h.wait_for_event(|e| e.event_type == "call.completed").await;
     assert_eq!(completed.data["call_id"], json!(call_id), "the same row");
     assert_eq!(completed.data["duration_seconds"], json!(42));
@@ -339,5 +374,55 @@ async fn a_call_is_logged_when_it_starts_and_finished_when_it_ends(h: Harness) {
 
     drop(sink);
     task.await.unwrap();
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn browser_calls_answer_only_tokens_of_the_agents_tenant() {
+    let h = Harness::new().await;
+    let id = active_agent(&h, "Harbor Physical Therapy", STORE).await;
+    let directory = StoreDirectory::load(h.ctx.clone(), demo_agents())
+        .await
+        .unwrap();
+    let check = browser_call_check(h.ctx.clone(), Arc::clone(&directory));
+    let key = |tenant: String| {
+        let store = h.store.clone();
+        let now = h.clock.now();
+        async move {
+            store
+                .create_service_account(&tenant, "web", &["calls:read".to_owned()], now)
+                .await
+                .unwrap()
+                .secret
+        }
+    };
+    let own = key(h.tenant.clone()).await;
+    let other_tenant = h.store.create_tenant("Other", h.clock.now()).await.unwrap();
+    let other = key(other_tenant.id).await;
+    let store_agent = directory.by_id(&id);
+    let file_agent = directory.by_number(DEMO);
+    assert!(store_agent.is_some() && file_agent.is_some());
+
+    let cases = [
+        (None, store_agent.clone(), Err(CallDenied::Unauthorized)),
+        (
+            Some("sk_live_forged".to_owned()),
+            store_agent.clone(),
+            Err(CallDenied::Unauthorized),
+        ),
+        (
+            Some("at_forged".to_owned()),
+            None,
+            Err(CallDenied::Unauthorized),
+        ),
+        (Some(own.clone()), store_agent.clone(), Ok(())),
+        (Some(other.clone()), store_agent, Err(CallDenied::NotFound)),
+        (Some(other.clone()), file_agent, Ok(())),
+        // An unknown agent: the route answers 404 once the token is known good.
+        (Some(other), None, Ok(())),
+    ];
+    for (i, (token, agent, expected)) in cases.into_iter().enumerate() {
+        assert_eq!(check(token, agent).await, expected, "case {i}");
+    }
     h.finish().await;
 }

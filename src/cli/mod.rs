@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api_access;
 pub mod batch;
 pub mod call;
+mod cors;
 pub mod latency;
 pub mod loadtest;
 pub mod mcp;

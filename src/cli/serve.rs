@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::routing::get;
 use dialtone::defaults::{ProviderChoice, build_serve_deps};
+use dialtone_api::browser_calls::browser_call_check;
 use dialtone_api::directory::{CallRecorder, DEFAULT_REFRESH, StoreDirectory};
 use dialtone_api::jobs::{JobRunner, run_monitor};
 use dialtone_api::metrics::{self, MetricsAccess};
@@ -20,7 +21,7 @@ use dialtone_api::{ApiConfig, ApiContext};
 use dialtone_provisioning::CrawlConfig;
 use dialtone_telephony::backend::openai::OpenAiConfig;
 use dialtone_telephony::http::stream_routes;
-use dialtone_telephony::webrtc::{TokenCheck, WebRtcConfig, webrtc_routes};
+use dialtone_telephony::webrtc::{WebRtcConfig, webrtc_routes};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
@@ -114,14 +115,36 @@ pub struct ServeArgs {
     #[arg(long, env = "DIALTONE_TASK_TRUNK")]
     pub task_trunk: Option<String>,
     /// The address browser calls (`POST /webrtc/offer`) take their media on and offer as their ICE host
-    /// candidate: the LAN address for browsers on other machines. Default: the HTTP address's IP, or
-    /// loopback when that is unspecified. Off loopback the route needs an API key or access token.
+    /// candidate: the LAN address for browsers on other machines. Default: the HTTP address's IP; when
+    /// that is unspecified (`0.0.0.0`), the machine's outward address (loopback if it has no route).
+    /// Off loopback the route needs an API key or access token.
     #[arg(long, env = "DIALTONE_WEBRTC_IP")]
     pub webrtc_ip: Option<std::net::IpAddr>,
     /// Bearer token a Prometheus scrape of `/metrics` must send. Without one, `/metrics` is served
     /// unauthenticated when `--http` is a loopback address, and refused on any other.
     #[arg(long, env = "DIALTONE_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// A web origin (`https://app.example.com`, or `*`) whose pages may call the API, browser-call
+    /// signalling and MCP from a browser (CORS); repeat for several. Pages Dialtone serves itself need
+    /// none.
+    #[arg(
+        long = "cors-origin",
+        env = "DIALTONE_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+}
+
+/// The address this machine sends from towards the rest of the network (its route's source address),
+/// found without sending anything: connecting a UDP socket only picks the route. `None` with no route.
+fn outward_ip() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0)).ok()?;
+    // TEST-NET-1 (RFC 5737): never a real peer; any default route covers it.
+    socket
+        .connect((std::net::Ipv4Addr::new(192, 0, 2, 1), 9))
+        .ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_unspecified() && !ip.is_loopback()).then_some(ip)
 }
 
 impl ServeArgs {
@@ -169,10 +192,15 @@ impl ServeArgs {
     /// Where browser calls take their media.
     fn webrtc_config(&self) -> WebRtcConfig {
         let http = self.http.ip();
-        let host = self.webrtc_ip.unwrap_or(if http.is_unspecified() {
-            std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
-        } else {
-            http
+        let host = self.webrtc_ip.unwrap_or_else(|| {
+            if http.is_unspecified() {
+                // Listening everywhere means browsers elsewhere on the network, which reach the
+                // machine's LAN address (so does a browser on this machine); loopback reaches only
+                // the latter.
+                outward_ip().unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+            } else {
+                http
+            }
         });
         WebRtcConfig {
             host,
@@ -253,16 +281,24 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Browser calls: open when their media is on loopback (only this machine can reach it), else they
     // need the API's tokens like the REST API.
     let webrtc = args.webrtc_config();
-    let auth = (!webrtc.host.is_loopback()).then(|| api_token_check(ctx.clone()));
-    let app = app.merge(webrtc_routes(
+    let auth = (!webrtc.host.is_loopback())
+        .then(|| browser_call_check(ctx.clone(), Arc::clone(&directory)));
+    let browser_facing = webrtc_routes(
         Arc::clone(&deps),
         webrtc,
         Some(Arc::clone(&report_sink)),
         auth,
-    ));
+    )
+    .merge(api.clone())
+    .merge(dialtone::mcp::http::routes(ctx.clone(), api));
+    let browser_facing = match super::cors::cors_layer(&args.cors_origins)? {
+        Some(cors) => browser_facing.layer(cors),
+        None => browser_facing,
+    };
+    // The dashboard is same-origin with the API it calls: no CORS of its own.
     let app = app
-        .merge(api.clone())
-        .merge(dialtone::mcp::http::routes(ctx.clone(), api));
+        .merge(browser_facing)
+        .merge(dialtone::dashboard::routes());
     let listener = tokio::net::TcpListener::bind(args.http)
         .await
         .with_context(|| format!("cannot listen on {}", args.http))?;
@@ -282,6 +318,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "  browser calls: POST http://{addr}/webrtc/offer (WebRTC media on {})",
         webrtc.host
     );
+    println!("  dashboard: http://{addr}{}", dialtone::dashboard::BASE);
     println!("  MCP: http://{addr}/mcp (streamable HTTP, Authorization: Bearer <API key>)");
     match metrics_access {
         MetricsAccess::Open => println!("  metrics: http://{addr}/metrics (Prometheus)"),
@@ -368,29 +405,41 @@ async fn shutdown_signal() {
     }
 }
 
-/// A token checker for browser calls: an API key or a live access token of any tenant.
-fn api_token_check(ctx: ApiContext) -> TokenCheck {
-    Arc::new(move |token| {
-        let ctx = ctx.clone();
-        Box::pin(async move {
-            let Some(token) = token else {
-                return false;
-            };
-            let store = &ctx.store;
-            let principal = if token.starts_with("sk_live_") {
-                store.verify_api_key(&token).await
-            } else if token.starts_with("at_") {
-                store.verify_access_token(&token, ctx.now_ms()).await
-            } else {
-                return false;
-            };
-            match principal {
-                Ok(found) => found.is_some(),
-                Err(e) => {
-                    warn!(error = %e, "could not check a browser call's token");
-                    false
-                }
-            }
-        })
-    })
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn webrtc_host(args: &[&str]) -> std::net::IpAddr {
+        let cli = Cli::try_parse_from(std::iter::once("serve").chain(args.iter().copied()))
+            .expect("valid flags");
+        cli.serve.webrtc_config().host
+    }
+
+    #[test]
+    fn browser_media_goes_where_browsers_can_reach_it() {
+        assert_eq!(
+            webrtc_host(&["--http", "127.0.0.1:8080"]).to_string(),
+            "127.0.0.1"
+        );
+        assert_eq!(
+            webrtc_host(&["--http", "10.1.2.3:8080"]).to_string(),
+            "10.1.2.3"
+        );
+        assert_eq!(
+            webrtc_host(&["--http", "0.0.0.0:8080", "--webrtc-ip", "192.168.1.20"]).to_string(),
+            "192.168.1.20"
+        );
+        // Everywhere: the outward address, never the unspecified one a browser cannot send to.
+        let everywhere = webrtc_host(&["--http", "0.0.0.0:8080"]);
+        assert!(!everywhere.is_unspecified());
+        assert_eq!(everywhere.is_loopback(), outward_ip().is_none());
+    }
 }

@@ -75,6 +75,18 @@ impl Server {
     /// [`Server::start`] with more arguments and environment. Servers started on one data directory
     /// append to one `server.log`.
     pub async fn start_with(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let providers = ["--stt", "openai", "--tts", "openai", "--vad", "webrtc"];
+        Self::start_with_providers(data, &providers, args, env).await
+    }
+
+    /// [`Server::start_with`] with these provider flags instead of the unreachable OpenAI ones (clap
+    /// refuses a flag given twice, so they cannot be overridden through `args`).
+    pub async fn start_with_providers(
+        data: &Path,
+        providers: &[&str],
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -82,7 +94,7 @@ impl Server {
             .unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_dialtone"))
             .args(["serve", "--http", "127.0.0.1:0"])
-            .args(["--stt", "openai", "--tts", "openai", "--vad", "webrtc"])
+            .args(providers)
             .arg("--agents")
             .arg(data.join("no-agents"))
             .arg("--data-dir")

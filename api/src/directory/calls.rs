@@ -46,7 +46,7 @@ impl CallRecorder {
             let mut open: HashMap<(String, String), String> = HashMap::new();
             while let Some(notice) = rx.recv().await {
                 let (agent_id, call_id) = match &notice {
-                    CallNotice::Started { agent_id, call } => {
+                    CallNotice::Started { agent_id, call, .. } => {
                         (agent_id.clone(), call.call_id.clone())
                     }
                     CallNotice::Ended(report) => (
@@ -57,22 +57,27 @@ impl CallRecorder {
                 let span = info_span!("call_log", call = %call_id, agent_id = %agent_id);
                 let key = (agent_id, call_id);
                 let outcome = match &notice {
-                    CallNotice::Started { agent_id, call } => {
-                        Self::record_start(&ctx, &directory, agent_id, call)
-                            .instrument(span)
-                            .await
-                            .map(|started| {
-                                if let Some(row) = started {
-                                    open.insert(key, row.id);
-                                }
-                            })
-                    }
+                    CallNotice::Started {
+                        agent_id,
+                        call,
+                        row_id,
+                    } => Self::record_start(&ctx, &directory, agent_id, call, Some(row_id))
+                        .instrument(span)
+                        .await
+                        .map(|started| {
+                            if let Some(row) = started {
+                                open.insert(key, row.id);
+                            }
+                        }),
                     CallNotice::Ended(report) => {
                         let row = open.remove(&key);
-                        Self::record_end(&ctx, &directory, report, row.as_deref())
+                        let outcome = Self::record_end(&ctx, &directory, report, row.as_deref())
                             .instrument(span)
                             .await
-                            .map(|_| ())
+                            .map(|_| ());
+                        // After the row is finished, so a follower told `ended` finds the stored call.
+                        ctx.live.end(&key.1, end_reason(report).as_deref());
+                        outcome
                     }
                 };
                 if let Err(e) = outcome {
@@ -94,6 +99,7 @@ impl CallRecorder {
         directory: &StoreDirectory,
         agent_id: &str,
         call: &StartedCall,
+        row_id: Option<&str>,
     ) -> Result<Option<Call>, StoreError> {
         let Some(entry) = directory.entry(agent_id) else {
             debug!("a file agent's call is not recorded");
@@ -108,6 +114,7 @@ impl CallRecorder {
                 &mut tx,
                 tenant,
                 &NewCall {
+                    id: row_id.map(str::to_owned),
                     agent_id: agent_id.to_owned(),
                     direction: direction(call.outbound),
                     from_number: call.from.clone(),
@@ -178,6 +185,7 @@ impl CallRecorder {
                         &mut tx,
                         tenant,
                         &NewCall {
+                            id: None,
                             agent_id: agent_id.to_owned(),
                             direction: direction(report.outbound),
                             from_number: report.from.clone(),
@@ -196,9 +204,7 @@ impl CallRecorder {
         };
         let disposition = call_disposition(report);
         let extractions = call_extractions(report);
-        let end_reason = serde_json::to_value(report.end)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned));
+        let end_reason = end_reason(report);
         let turns: Vec<Value> = report
             .turns
             .iter()
@@ -277,6 +283,8 @@ pub(crate) enum CallNotice {
         agent_id: String,
         /// The call.
         call: StartedCall,
+        /// The id its row gets.
+        row_id: String,
     },
     /// A call ended (boxed: a report is far larger than a start).
     Ended(Box<CallReport>),
@@ -286,6 +294,13 @@ fn unix_ms(t: SystemTime) -> Option<i64> {
     t.duration_since(UNIX_EPOCH)
         .ok()
         .and_then(|d| i64::try_from(d.as_millis()).ok())
+}
+
+/// Why the call ended, as the API names it (`caller_hangup`, ...).
+fn end_reason(report: &CallReport) -> Option<String> {
+    serde_json::to_value(report.end)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
 }
 
 fn direction(outbound: bool) -> CallDirection {

@@ -195,6 +195,10 @@ pub struct TranscriptView {
     pub completed: bool,
     /// Turn by turn, as telephony recorded it; `null` until the call ends.
     pub transcript: Option<Value>,
+    /// Each answer's latencies, in ms after the caller's end of speech (`end_of_turn_ms`,
+    /// `stt_final_ms`, `first_text_ms`, `first_audio_ms`, `first_frame_ms`, `decision_to_frame_ms`; a
+    /// milestone not reached is `null`); `null` until the call ends. Live: `GET /v2/calls/{id}/live`.
+    pub turns: Option<Value>,
 }
 
 /// Get a call's transcript.
@@ -221,6 +225,7 @@ pub async fn get_transcript(
             call_id: call.id,
             completed: call.ended_at.is_some(),
             transcript: call.transcript,
+            turns: call.turns,
         },
     )
 }

@@ -31,6 +31,7 @@ mod agents;
 mod auth_token;
 mod builder;
 mod calls;
+mod calls_live;
 mod events;
 mod kb_proposals;
 mod knowledge;
@@ -89,6 +90,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(calls::get_call))
         .routes(routes!(calls::get_transcript))
         .routes(routes!(calls::get_extractions))
+        .routes(routes!(calls_live::follow_call))
         .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
         .routes(routes!(webhooks::get_webhook, webhooks::delete_webhook))
         .routes(routes!(webhooks::list_deliveries))

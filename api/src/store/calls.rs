@@ -51,9 +51,16 @@ pub struct Call {
     pub turns: Option<Value>,
 }
 
+/// A new call row's id (`call_...`), for a caller that needs it before the row is written.
+pub fn new_call_id() -> String {
+    new_id(CALL_PREFIX)
+}
+
 /// A call that just started.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewCall {
+    /// The row's id, when chosen beforehand ([`new_call_id`]); a new one otherwise.
+    pub id: Option<String>,
     /// The agent; must be the tenant's and not deleted.
     pub agent_id: String,
     /// Who dialled.
@@ -139,7 +146,7 @@ impl Store {
              WHERE tenant_id = $2 AND id = $3 AND deleted_at IS NULL RETURNING ",
             call_columns!()
         ))
-        .bind(new_id(CALL_PREFIX))
+        .bind(new.id.clone().unwrap_or_else(new_call_id))
         .bind(tenant_id)
         .bind(&new.agent_id)
         .bind(new.direction.as_str())

@@ -65,7 +65,7 @@ mod tests;
 
 pub use agents::{Agent, AgentFilter, AgentPatch, AgentStatus, NewAgent};
 pub use auth::{ACCESS_TOKEN_TTL_MS, AccessToken, NewServiceAccount, Principal, ServiceAccount};
-pub use calls::{Call, CallDirection, CallEnd, CallFilter, NewCall};
+pub use calls::{Call, CallDirection, CallEnd, CallFilter, NewCall, new_call_id};
 pub use cursor::{MAX_PAGE_LIMIT, Page};
 pub use deliveries::{
     DELIVERY_MAX_ATTEMPTS, DeliveryOutcome, DeliveryStatus, DueDelivery, WebhookDelivery,

@@ -36,6 +36,7 @@ async fn calls_list_filter_and_show(app: &App) {
                 &mut tx,
                 &app.a.id,
                 &NewCall {
+                    id: None,
                     agent_id: (*agent).clone(),
                     direction: CallDirection::Inbound,
                     from_number: Some("+15550001111".into()),

@@ -14,10 +14,10 @@ use crate::support::{App, assert_error, provision};
 on_both_backends!(streams_resume_follow_and_stay_in_their_tenant);
 
 /// One SSE event: (id, event, data).
-type Frame = (String, String, Value);
+pub(crate) type Frame = (String, String, Value);
 
 /// Reads the stream until the next event (skipping keep-alive comments).
-async fn next_event(body: &mut Body, buffer: &mut String) -> Frame {
+pub(crate) async fn next_event(body: &mut Body, buffer: &mut String) -> Frame {
     loop {
         if let Some(end) = buffer.find("\n\n") {
             let block: String = buffer[..end].to_owned();

@@ -20,6 +20,7 @@ async fn another_tenants_resources_are_not_found(app: &App) {
             &mut tx,
             &app.a.id,
             &NewCall {
+                id: None,
                 agent_id: agent.clone(),
                 direction: CallDirection::Inbound,
                 from_number: Some("+15550001111".into()),

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use super::{TranscriptEntry, TurnLatency};
 use crate::agent::AgentProfile;
 
 /// A call one of the directory's agents answered (or placed), as it starts.
@@ -45,6 +46,26 @@ pub trait AgentDirectory: Send + Sync + fmt::Debug {
     /// it starts rather than only from its report at the end. Called once per call, from the call's
     /// task, so it must not block. Does nothing by default.
     fn call_started(&self, _agent: &AgentProfile, _call: &StartedCall) {}
+    /// Something happened in a call [`call_started`](Self::call_started) announced: a line of the
+    /// transcript, or a turn's latencies once its answer's first frame went out. How a dashboard follows a
+    /// call live. Called from the call's task a few times per turn (never per frame), so it must not
+    /// block. Does nothing by default.
+    fn call_progress(&self, _call_id: &str, _progress: CallProgress<'_>) {}
+}
+
+/// What [`AgentDirectory::call_progress`] reports.
+#[derive(Debug, Clone, Copy)]
+pub enum CallProgress<'a> {
+    /// A line was added to the transcript (the caller's turn, or what the agent said or was heard
+    /// saying when cut off).
+    Said(&'a TranscriptEntry),
+    /// The answer to caller turn `number` (1-based, the call's order of answered turns) started playing.
+    Turn {
+        /// 1-based.
+        number: usize,
+        /// Its latencies so far: every milestone up to the first frame.
+        latency: TurnLatency,
+    },
 }
 
 /// A fixed set of agents (from files).

@@ -12,13 +12,14 @@ mod continuation;
 mod directory;
 mod leg;
 mod metrics;
+mod progress;
 mod report;
 mod run;
 mod speaker;
 mod timing;
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use directory::{AgentDirectory, StartedCall, StaticDirectory, redact_number};
+pub use directory::{AgentDirectory, CallProgress, StartedCall, StaticDirectory, redact_number};
 pub use leg::{
     CallLeg, CallStart, LegError, LegEvent, LegOutput, Signal, Transport, TransportClosed, Wire,
 };
@@ -228,7 +229,7 @@ impl CallState {
                     if let Some(d) = &mut self.dialogue {
                         d.interrupted(&text);
                     }
-                    self.report.transcript.push(TranscriptEntry {
+                    self.say(TranscriptEntry {
                         role: Role::Agent,
                         text,
                         interrupted: true,
@@ -238,7 +239,7 @@ impl CallState {
             }
             MediaEvent::AgentTurnDone { turn, .. } => {
                 if let Some(speaker) = self.speaker.take_if(|s| s.turn == turn) {
-                    self.report.transcript.push(TranscriptEntry {
+                    self.say(TranscriptEntry {
                         role: Role::Agent,
                         text: speaker.text(),
                         interrupted: false,
@@ -306,7 +307,7 @@ impl CallState {
         debug!("answering-machine beep heard");
         let reply = self.dialogue.as_mut().and_then(|d| d.beep());
         if let Some(reply) = reply {
-            self.report.transcript.push(TranscriptEntry {
+            self.say(TranscriptEntry {
                 role: Role::Caller,
                 text: "(beep)".into(),
                 interrupted: false,
@@ -326,7 +327,7 @@ impl CallState {
             self.timing = TurnTiming::default();
             return;
         }
-        self.report.transcript.push(TranscriptEntry {
+        self.say(TranscriptEntry {
             role: Role::Caller,
             text: text.clone(),
             interrupted: false,
@@ -355,7 +356,7 @@ impl CallState {
         if let Some(old) = self.speaker.take() {
             let said = old.text();
             if !said.is_empty() {
-                self.report.transcript.push(TranscriptEntry {
+                self.say(TranscriptEntry {
                     role: Role::Agent,
                     text: said,
                     interrupted: true,

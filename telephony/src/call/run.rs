@@ -94,9 +94,7 @@ where
                 LegOutput::Send { wire, media } => {
                     if media && st.awaiting_first_frame {
                         st.awaiting_first_frame = false;
-                        if let Some(t) = st.current_timing() {
-                            t.first_frame = Some(now());
-                        }
+                        st.first_frame_sent(now());
                     }
                     if transport.send(wire).await.is_err() {
                         break Err(CallEnd::TransportClosed);

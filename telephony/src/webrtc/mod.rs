@@ -14,7 +14,9 @@ mod transport;
 
 pub use leg::{WebRtcIn, WebRtcLeg, WebRtcLegConfig, WebRtcLegStats};
 pub use peer::{Answered, MAX_OFFER_BYTES, answer};
-pub use signal::{OfferRequest, OfferResponse, TokenCheck, WebRtcConfig, webrtc_routes};
+pub use signal::{
+    CallDenied, OfferRequest, OfferResponse, TokenCheck, WebRtcConfig, webrtc_routes,
+};
 pub use transport::WebRtcTransport;
 
 /// Why an offer was not answered.

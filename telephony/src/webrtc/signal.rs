@@ -5,7 +5,7 @@
 //! `200 {"type": "answer", "sdp": "<answer>", "call_id": "..."}` and starts the call. Errors use the
 //! API's shape `{"error": {"code", "message", "retryable"}}`: 400 `VALIDATION_ERROR` (not JSON, no SDP,
 //! SDP we cannot answer, no Opus audio), 401 `UNAUTHORIZED` (the token checker said no), 404
-//! `NOT_FOUND` (no such agent), 500 `INTERNAL` (no socket for the call; retryable).
+//! `NOT_FOUND` (no such agent, or another tenant's), 500 `INTERNAL` (no socket for the call; retryable).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -30,13 +30,29 @@ use super::transport::WebRtcTransport;
 use crate::call::{CallDeps, CallStart, run_call};
 use crate::http::ReportSink;
 
-/// Decides whether a bearer token (`None` when the request has none) may start a browser call. Async,
-/// so it can look the token up in the API's store.
+/// Decides whether a bearer token (`None` when the request has none) may start a browser call with an
+/// agent (`None` when no agent has the id or number asked for: the token is still checked first, so an
+/// unauthenticated caller cannot tell which agents exist). Async, so it can look the token up in the
+/// API's store.
 pub type TokenCheck = Arc<
-    dyn Fn(Option<String>) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>
+    dyn Fn(
+            Option<String>,
+            Option<Arc<crate::agent::AgentProfile>>,
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), CallDenied>> + Send>>
         + Send
         + Sync,
 >;
+
+/// Why a [`TokenCheck`] refused a browser call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallDenied {
+    /// No token, or not a valid one: 401.
+    Unauthorized,
+    /// The token is valid but the agent is another tenant's: 404, as the API answers for any other
+    /// tenant's resource.
+    NotFound,
+}
 
 /// Where browser calls take their media.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,16 +196,6 @@ async fn start_call(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<OfferResponse, SignalError> {
-    if let Some(check) = &state.auth
-        && !check(bearer(headers).map(str::to_owned)).await
-    {
-        return Err(SignalError {
-            status: StatusCode::UNAUTHORIZED,
-            code: "UNAUTHORIZED",
-            message: "send `Authorization: Bearer <token>` with a valid token".into(),
-            retryable: false,
-        });
-    }
     if body.len() > MAX_OFFER_BYTES + 1024 {
         return Err(SignalError::invalid("the request is too large"));
     }
@@ -208,13 +214,28 @@ async fn start_call(
         (None, Some(to)) => directory.by_number(to),
         (None, None) => return Err(SignalError::invalid("name `agent_id` or `to`")),
     };
+    let not_found = || SignalError {
+        status: StatusCode::NOT_FOUND,
+        code: "NOT_FOUND",
+        message: "agent not found".into(),
+        retryable: false,
+    };
+    if let Some(check) = &state.auth {
+        match check(bearer(headers).map(str::to_owned), agent.clone()).await {
+            Ok(()) => {}
+            Err(CallDenied::NotFound) => return Err(not_found()),
+            Err(CallDenied::Unauthorized) => {
+                return Err(SignalError {
+                    status: StatusCode::UNAUTHORIZED,
+                    code: "UNAUTHORIZED",
+                    message: "send `Authorization: Bearer <token>` with a valid token".into(),
+                    retryable: false,
+                });
+            }
+        }
+    }
     let Some(agent) = agent else {
-        return Err(SignalError {
-            status: StatusCode::NOT_FOUND,
-            code: "NOT_FOUND",
-            message: "agent not found".into(),
-            retryable: false,
-        });
+        return Err(not_found());
     };
     let permit = Arc::clone(&state.calls)
         .try_acquire_owned()

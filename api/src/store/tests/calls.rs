@@ -14,6 +14,7 @@ async fn start(store: &Store, tenant_id: &str, agent_id: &str, at: i64) -> Call 
             &mut tx,
             tenant_id,
             &NewCall {
+                id: None,
                 agent_id: agent_id.into(),
                 direction: CallDirection::Inbound,
                 from_number: Some("+15551230000".into()),
@@ -130,6 +131,7 @@ async fn calls_are_tenant_isolated(store: Store) {
 
     let mut tx = store.begin().await.unwrap();
     let foreign = NewCall {
+        id: None,
         agent_id: theirs.id.clone(),
         direction: CallDirection::Outbound,
         from_number: None,

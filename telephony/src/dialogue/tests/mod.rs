@@ -4,6 +4,7 @@
 mod empty;
 mod facts;
 mod flows;
+mod hours;
 mod props;
 
 use std::path::Path;
