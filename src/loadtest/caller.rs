@@ -4,7 +4,6 @@
 //! cheap: its own minimal WebSocket framing over the TCP stream (see [`super::wire`]), one timer, and
 //! buffers reused for every frame.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -145,6 +144,9 @@ pub(super) async fn caller(
     let mut chunk = 0u64;
     let mut last_media: Option<Instant> = None;
     let mut body: Vec<u8> = Vec::with_capacity(512);
+    // The fixed middle of every media message, between its sequence number and its chunk number.
+    let sid_to_chunk =
+        format!(r#"","streamSid":"{stream_sid}","media":{{"track":"inbound","chunk":""#);
     let mut closed = false;
     while !closed {
         tokio::select! {
@@ -156,12 +158,15 @@ pub(super) async fn caller(
                 let phase = (chunk as usize + offset) % period;
                 let payload = if (100..150).contains(&phase) { &audio.speech[phase - 100] } else { &audio.silence };
                 body.clear();
-                write!(
-                    body,
-                    r#"{{"event":"media","sequenceNumber":"{}","streamSid":"{stream_sid}","media":{{"track":"inbound","chunk":"{chunk}","timestamp":"{}","payload":"{payload}"}}}}"#,
-                    chunk + 2,
-                    chunk * 20
-                )?;
+                body.extend_from_slice(br#"{"event":"media","sequenceNumber":""#);
+                push_decimal(&mut body, chunk + 2);
+                body.extend_from_slice(sid_to_chunk.as_bytes());
+                push_decimal(&mut body, chunk);
+                body.extend_from_slice(br#"","timestamp":""#);
+                push_decimal(&mut body, chunk * 20);
+                body.extend_from_slice(br#"","payload":""#);
+                body.extend_from_slice(payload.as_bytes());
+                body.extend_from_slice(br#""}}"#);
                 socket.queue(TEXT, &body);
                 socket.flush().await?;
             }
@@ -242,6 +247,38 @@ async fn drain(socket: &mut Socket) {
     }
 }
 
+/// Appends `n` in decimal: `write!` through the formatting machinery cost more than the rest of the
+/// message.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn decimals_read_as_display_writes_them(n in prop_oneof![0u64..1000, any::<u64>()]) {
+            let mut out = b"x".to_vec();
+            push_decimal(&mut out, n);
+            prop_assert_eq!(out, format!("x{n}").into_bytes());
+        }
+    }
 }

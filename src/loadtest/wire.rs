@@ -92,8 +92,18 @@ pub(super) fn write_frame(out: &mut Vec<u8>, opcode: u8, mask: [u8; 4], payload:
     out.extend_from_slice(&mask);
     let start = out.len();
     out.extend_from_slice(payload);
-    for (i, b) in out[start..].iter_mut().enumerate() {
-        *b ^= mask[i & 3];
+    // Eight bytes at a time: masking byte by byte was a third of the caller's instructions.
+    let [a, b, c, d] = mask;
+    let key = u64::from_ne_bytes([a, b, c, d, a, b, c, d]);
+    let mut words = out[start..].chunks_exact_mut(8);
+    for word in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        word.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ key).to_ne_bytes());
+    }
+    // The tail starts on a multiple of eight, so the key's phase is 0 again.
+    for (i, byte) in words.into_remainder().iter_mut().enumerate() {
+        *byte ^= mask[i & 3];
     }
 }
 

@@ -8,12 +8,14 @@ use axum::extract::{Form, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde::Deserialize;
 use tracing::{Instrument, info_span};
 
-use crate::call::{CallDeps, CallReport, WsMessage, run_stream_call};
-use crate::stream::{Carrier, twiml};
+use crate::call::{
+    CallDeps, CallEnd, CallReport, Transport, TransportClosed, Wire, WsMessage, run_call,
+};
+use crate::stream::{Carrier, StreamLeg, twiml};
 
 /// A listener for media traffic: Nagle's algorithm off on every accepted socket. Media frames are small
 /// writes every 20 ms; with Nagle on, they wait for the peer's delayed ACK and go out in pairs, 20-40 ms
@@ -79,22 +81,49 @@ fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
 }
 
 async fn serve_socket(socket: WebSocket, carrier: Carrier, state: StreamState) {
-    let (sink, stream) = socket.split();
-    let incoming = stream.filter_map(|m| async move {
-        match m {
-            Ok(Message::Text(text)) => Some(WsMessage::Text(text.to_string())),
-            Ok(Message::Close(_)) | Err(_) => Some(WsMessage::Close),
-            Ok(_) => None,
-        }
-    });
-    let outgoing =
-        sink.with(|text: String| async move { Ok::<_, axum::Error>(Message::Text(text.into())) });
     let span = info_span!("call", carrier = ?carrier);
-    let report = run_stream_call(carrier, Box::pin(incoming), Box::pin(outgoing), state.deps)
+    let report = run_call(StreamLeg::new(carrier), CarrierSocket(socket), state.deps)
         .instrument(span)
         .await;
     if let Some(sink) = &state.reports {
         sink(report);
+    }
+}
+
+/// The carrier's WebSocket as the call's transport, whole. The call loop never reads and writes at
+/// once (it writes the leg's outputs, then waits for input), so splitting the socket would only add a
+/// lock and a second waker to every frame.
+struct CarrierSocket(WebSocket);
+
+impl Transport for CarrierSocket {
+    type In = WsMessage;
+
+    async fn recv(&mut self) -> Option<WsMessage> {
+        // Cancel-safe: each `recv` either completes with a message or consumes nothing.
+        loop {
+            match self.0.recv().await? {
+                Ok(Message::Text(text)) => return Some(WsMessage::Text(text.to_string())),
+                Ok(Message::Close(_)) | Err(_) => return Some(WsMessage::Close),
+                // Pings are answered by the socket itself; binary frames are not part of the protocol.
+                Ok(_) => {}
+            }
+        }
+    }
+
+    async fn send(&mut self, wire: Wire<'_>) -> Result<(), TransportClosed> {
+        match wire {
+            Wire::Text(text) => self
+                .0
+                .send(Message::Text(text.into()))
+                .await
+                .map_err(|_| TransportClosed),
+            // A WebSocket leg never produces datagrams or RTP.
+            Wire::Datagram { .. } | Wire::Rtp(_) => Ok(()),
+        }
+    }
+
+    async fn close(&mut self, _end: CallEnd) {
+        let _ = SinkExt::close(&mut self.0).await;
     }
 }
 
