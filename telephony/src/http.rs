@@ -71,7 +71,7 @@ async fn telnyx_stream(ws: WebSocketUpgrade, State(state): State<StreamState>) -
 /// Carrier messages are small (a 20 ms frame is ~300 bytes of JSON): small socket buffers keep a call's
 /// memory low, and a message limit stops a peer from making us buffer megabytes. tungstenite zero-fills
 /// `read_buffer_size` bytes before every read, in a buffer per call that is cold by the next frame: at
-/// 4 KiB that fill was 5% of the server's CPU under load; 1 KiB still takes two frames in one read.
+/// 4 KiB that fill was about 4% of the server's CPU under load; 1 KiB still takes two frames in one read.
 fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     ws.read_buffer_size(1024)
         .write_buffer_size(4 * 1024)
