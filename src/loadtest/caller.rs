@@ -19,11 +19,16 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::wire::{self, CLOSE, PING, PONG, TEXT};
 
-/// Caller frames, prebuilt: base64 μ-law of one second of speech (50 frames) and of silence.
+/// Caller frames, prebuilt: base64 μ-law of one second of speech (50 frames) and of one second of the
+/// quiet between utterances.
 pub(super) struct CallerAudio {
     speech: Vec<String>,
-    silence: String,
+    quiet: Vec<String>,
 }
+
+/// Peak of the line noise between utterances: about -63 dBFS, far below speech, but not the exact
+/// digital zero a real line seldom carries (the server skips work on that, so zeros would flatter it).
+const LINE_NOISE_PEAK: i32 = 24;
 
 impl CallerAudio {
     pub(super) fn new() -> Self {
@@ -32,9 +37,21 @@ impl CallerAudio {
             |f: &[i16]| STANDARD.encode(f.iter().map(|&s| linear_to_ulaw(s)).collect::<Vec<u8>>());
         Self {
             speech: pcm.chunks(160).map(encode).collect(),
-            silence: encode(&[0i16; 160]),
+            quiet: line_noise(8_000).chunks(160).map(encode).collect(),
         }
     }
+}
+
+/// `n` samples of low-level noise, the same on every run (a linear congruential generator).
+fn line_noise(n: usize) -> Vec<i16> {
+    let mut state: u32 = 0x2545_f491;
+    (0..n)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let unit = i32::try_from(state >> 16).unwrap_or(0) % (2 * LINE_NOISE_PEAK + 1);
+            i16::try_from(unit - LINE_NOISE_PEAK).unwrap_or(0)
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -156,7 +173,7 @@ pub(super) async fn caller(
                 }
                 chunk += 1;
                 let phase = (chunk as usize + offset) % period;
-                let payload = if (100..150).contains(&phase) { &audio.speech[phase - 100] } else { &audio.silence };
+                let payload = if (100..150).contains(&phase) { &audio.speech[phase - 100] } else { &audio.quiet[phase % 50] };
                 body.clear();
                 body.extend_from_slice(br#"{"event":"media","sequenceNumber":""#);
                 push_decimal(&mut body, chunk + 2);
@@ -272,6 +289,16 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn the_quiet_between_utterances_is_faint_noise_not_digital_zero() {
+        let noise = line_noise(8_000);
+        let peak = noise.iter().map(|s| i32::from(*s).abs()).max();
+        assert_eq!(peak, Some(LINE_NOISE_PEAK));
+        let zeros = noise.iter().filter(|&&s| s == 0).count();
+        assert!(zeros < noise.len() / 10, "{zeros} zeros");
+        assert!(noise.chunks(160).all(|f| f.iter().any(|&s| s != 0)));
+    }
 
     proptest! {
         #[test]
