@@ -62,7 +62,6 @@ struct LiveCall {
     call_id: String,
     /// Everything so far, replayed to a follower that joins late.
     events: Vec<LiveEvent>,
-    ended: bool,
     sender: broadcast::Sender<LiveEvent>,
 }
 
@@ -87,8 +86,8 @@ pub struct Following {
     pub call_id: String,
     /// Events so far, oldest first.
     pub replay: Vec<LiveEvent>,
-    /// Events from now on; `None` when the call has already ended (the replay ends with `ended`).
-    pub next: Option<broadcast::Receiver<LiveEvent>>,
+    /// Events from now on, up to `ended`.
+    pub next: broadcast::Receiver<LiveEvent>,
 }
 
 impl LiveCalls {
@@ -112,7 +111,6 @@ impl LiveCalls {
                 tenant_id: tenant_id.to_owned(),
                 call_id: call_id.to_owned(),
                 events: Vec::new(),
-                ended: false,
                 sender,
             },
         );
@@ -131,30 +129,22 @@ impl LiveCalls {
     }
 
     /// Call `transport_id` ended (and its row is finished in the store): followers get `ended` and the
-    /// call is forgotten, both at once, so nobody who heard `ended` still finds the call here.
+    /// call is forgotten, both under one lock, so nobody who heard `ended` still finds the call here.
     pub fn end(&self, transport_id: &str, end_reason: Option<&str>) {
         let mut calls = self.lock();
-        Self::push_locked(&mut calls, transport_id, |call_id| {
-            ended_event(call_id, end_reason)
-        });
         if let Some(call) = calls.by_transport.remove(transport_id) {
             calls.aliases.remove(&call.call_id);
+            // No followers is not an error.
+            let _ = call.sender.send(ended_event(&call.call_id, end_reason));
         }
     }
 
     fn push(&self, transport_id: &str, event: impl FnOnce(&str) -> LiveEvent) {
-        Self::push_locked(&mut self.lock(), transport_id, event);
-    }
-
-    fn push_locked(calls: &mut Calls, transport_id: &str, event: impl FnOnce(&str) -> LiveEvent) {
+        let mut calls = self.lock();
         let Some(call) = calls.by_transport.get_mut(transport_id) else {
             return;
         };
-        if call.ended {
-            return;
-        }
         let event = event(&call.call_id);
-        call.ended = event.name == ENDED;
         // No followers is not an error: the event is kept for those who come later.
         let _ = call.sender.send(event.clone());
         call.events.push(event);
@@ -171,7 +161,7 @@ impl LiveCalls {
         Some(Following {
             call_id: call.call_id.clone(),
             replay: call.events.clone(),
-            next: (!call.ended).then(|| call.sender.subscribe()),
+            next: call.sender.subscribe(),
         })
     }
 
@@ -206,7 +196,7 @@ mod tests {
             &json!({ "stt_final_ms": 200.0, "first_frame_ms": null }),
         );
         live.end("webrtc-1", Some("caller_hangup"));
-        let next = f.next.as_mut().unwrap();
+        let next = &mut f.next;
         let said = next.recv().await.unwrap();
         assert_eq!(said.name, "transcript");
         assert_eq!(said.data["role"], "caller");

@@ -323,7 +323,7 @@ async fn a_call_is_logged_when_it_starts_and_finished_when_it_ends(h: Harness) {
         ..TurnLatency::default()
     };
     directory.call_progress("CA123", CallProgress::Turn { number: 1, latency });
-    let next = following.next.as_mut().unwrap();
+    let next = &mut following.next;
     let said = next.recv().await.unwrap();
     assert_eq!(said.data["role"], json!("caller"));
     assert_eq!(said.data["text"], json!("Are you open Saturday?"));

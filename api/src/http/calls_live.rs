@@ -74,12 +74,8 @@ pub async fn follow_call(
 
 /// What was said so far, then each event as it happens, up to `ended`.
 fn live(following: Following) -> EventStream {
-    let ended = following.replay.iter().any(|e| e.name == ENDED);
     let replay = stream::iter(following.replay.iter().map(sse_event).collect::<Vec<_>>());
-    match following.next.filter(|_| !ended) {
-        Some(next) => replay.chain(follow(next)).boxed(),
-        None => replay.boxed(),
-    }
+    replay.chain(follow(following.next)).boxed()
 }
 
 fn follow(
