@@ -15,7 +15,7 @@
 mod calls;
 
 use calls::CallNotice;
-pub use calls::{CallRecorder, call_disposition, call_extractions};
+pub use calls::{CallRecorder, StartedRow, call_disposition, call_extractions};
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use dialtone_api::browser_calls::browser_call_check;
-use dialtone_api::directory::{CallRecorder, StoreDirectory};
+use dialtone_api::directory::{CallRecorder, StartedRow, StoreDirectory};
 use dialtone_api::store::{AgentStatus, CallDirection, NewAgent};
 use dialtone_telephony::agent::load_agent_file;
 use dialtone_telephony::call::{
@@ -371,6 +371,22 @@ async fn a_call_is_logged_when_it_starts_and_finished_when_it_ends(h: Harness) {
         .unwrap()
         .unwrap();
     assert_eq!(logged.direction, CallDirection::Outbound);
+
+    // A call whose row could not be written at its start is written whole at its end, under the id
+    // its followers were given then.
+    let mut unwritten = report(&id, vec![Action::EndCall], true);
+    unwritten.call_id = Some("CA-unwritten".into());
+    let logged = CallRecorder::record_end(
+        &h.ctx,
+        &directory,
+        &unwritten,
+        StartedRow::Chosen("call_chosenatstart1"),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(logged.id, "call_chosenatstart1");
+    assert!(logged.ended_at.is_some());
 
     drop(sink);
     task.await.unwrap();

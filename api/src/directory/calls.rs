@@ -27,7 +27,7 @@ use tracing::{Instrument, debug, info_span, warn};
 
 use super::StoreDirectory;
 use crate::ApiContext;
-use crate::store::{Call, CallDirection, CallEnd, NewCall, StoreError};
+use crate::store::{Call, CallDirection, CallEnd, NewCall, StoreError, Tx};
 use crate::webhooks::iso8601;
 
 /// Writes telephony's call reports to the store.
@@ -42,8 +42,9 @@ impl CallRecorder {
         let (tx, mut rx) = mpsc::unbounded_channel::<CallNotice>();
         directory.attach_call_log(&tx);
         let task = tokio::spawn(async move {
-            // Calls whose start is written: (agent, transport call id) -> the call's row id.
-            let mut open: HashMap<(String, String), String> = HashMap::new();
+            // Calls whose start was heard: (agent, transport call id) -> the row's id, and whether the
+            // row was written then.
+            let mut open: HashMap<(String, String), (String, bool)> = HashMap::new();
             while let Some(notice) = rx.recv().await {
                 let (agent_id, call_id) = match &notice {
                     CallNotice::Started { agent_id, call, .. } => {
@@ -61,17 +62,25 @@ impl CallRecorder {
                         agent_id,
                         call,
                         row_id,
-                    } => Self::record_start(&ctx, &directory, agent_id, call, Some(row_id))
-                        .instrument(span)
-                        .await
-                        .map(|started| {
-                            if let Some(row) = started {
-                                open.insert(key, row.id);
-                            }
-                        }),
+                    } => {
+                        let written =
+                            Self::record_start(&ctx, &directory, agent_id, call, Some(row_id))
+                                .instrument(span)
+                                .await;
+                        // Followers know the call by this id already: keep it even if the write
+                        // failed, so the call is written whole under it at its end.
+                        let row_written = matches!(written, Ok(Some(_)));
+                        open.insert(key, (row_id.clone(), row_written));
+                        written.map(|_| ())
+                    }
                     CallNotice::Ended(report) => {
                         let row = open.remove(&key);
-                        let outcome = Self::record_end(&ctx, &directory, report, row.as_deref())
+                        let started = match &row {
+                            Some((id, true)) => StartedRow::Written(id),
+                            Some((id, false)) => StartedRow::Chosen(id),
+                            None => StartedRow::Unknown,
+                        };
+                        let outcome = Self::record_end(&ctx, &directory, report, started)
                             .instrument(span)
                             .await
                             .map(|_| ());
@@ -108,37 +117,17 @@ impl CallRecorder {
         let tenant = entry.tenant_id.as_str();
         let started_at = unix_ms(call.started_at).unwrap_or_else(|| ctx.now_ms());
         let mut tx = ctx.store.begin().await?;
-        let row = match ctx
-            .store
-            .start_call(
-                &mut tx,
-                tenant,
-                &NewCall {
-                    id: row_id.map(str::to_owned),
-                    agent_id: agent_id.to_owned(),
-                    direction: direction(call.outbound),
-                    from_number: call.from.clone(),
-                    to_number: call.to.clone(),
-                    started_at,
-                },
-            )
-            .await
-        {
-            Ok(row) => row,
-            Err(StoreError::NotFound) => return Ok(None),
-            Err(e) => return Err(e),
+        let new = NewCall {
+            id: row_id.map(str::to_owned),
+            agent_id: agent_id.to_owned(),
+            direction: direction(call.outbound),
+            from_number: call.from.clone(),
+            to_number: call.to.clone(),
+            started_at,
         };
-        let data = started_event(&row, agent_id);
-        ctx.store
-            .emit(
-                &mut tx,
-                tenant,
-                "call.started",
-                Some(agent_id),
-                &data,
-                started_at,
-            )
-            .await?;
+        let Some(row) = insert_started(ctx, &mut tx, tenant, &new, started_at).await? else {
+            return Ok(None);
+        };
         tx.commit().await?;
         ctx.events.notify_waiters();
         Ok(Some(row))
@@ -151,16 +140,16 @@ impl CallRecorder {
         directory: &StoreDirectory,
         report: &CallReport,
     ) -> Result<Option<Call>, StoreError> {
-        Self::record_end(ctx, directory, report, None).await
+        Self::record_end(ctx, directory, report, StartedRow::Unknown).await
     }
 
-    /// Finishes the call's row `started` (written by [`record_start`](Self::record_start)), or writes
-    /// the call whole when there is none, and emits the end events.
+    /// Finishes the call's row (written by [`record_start`](Self::record_start)), or writes the call
+    /// whole when there is none, and emits the end events.
     pub async fn record_end(
         ctx: &ApiContext,
         directory: &StoreDirectory,
         report: &CallReport,
-        started: Option<&str>,
+        started: StartedRow<'_>,
     ) -> Result<Option<Call>, StoreError> {
         let Some(agent_id) = report.agent_id.as_deref() else {
             return Ok(None);
@@ -176,30 +165,20 @@ impl CallRecorder {
             .and_then(unix_ms)
             .map_or(ended_at, |s| s.min(ended_at));
         let mut tx = ctx.store.begin().await?;
-        let (call_id, started_here) = match started {
-            Some(id) => (id.to_owned(), None),
-            None => {
-                let row = match ctx
-                    .store
-                    .start_call(
-                        &mut tx,
-                        tenant,
-                        &NewCall {
-                            id: None,
-                            agent_id: agent_id.to_owned(),
-                            direction: direction(report.outbound),
-                            from_number: report.from.clone(),
-                            to_number: report.to.clone(),
-                            started_at,
-                        },
-                    )
-                    .await
-                {
-                    Ok(row) => row,
-                    Err(StoreError::NotFound) => return Ok(None),
-                    Err(e) => return Err(e),
-                };
-                (row.id.clone(), Some(row))
+        let call_id = if let StartedRow::Written(id) = started {
+            id.to_owned()
+        } else {
+            let new = NewCall {
+                id: started.id().map(str::to_owned),
+                agent_id: agent_id.to_owned(),
+                direction: direction(report.outbound),
+                from_number: report.from.clone(),
+                to_number: report.to.clone(),
+                started_at,
+            };
+            match insert_started(ctx, &mut tx, tenant, &new, ended_at).await? {
+                Some(row) => row.id,
+                None => return Ok(None),
             }
         };
         let disposition = call_disposition(report);
@@ -227,19 +206,6 @@ impl CallRecorder {
             )
             .await?;
         let duration_ms = call.duration_ms.unwrap_or(0).max(0);
-        if let Some(row) = &started_here {
-            let data = started_event(row, agent_id);
-            ctx.store
-                .emit(
-                    &mut tx,
-                    tenant,
-                    "call.started",
-                    Some(agent_id),
-                    &data,
-                    ended_at,
-                )
-                .await?;
-        }
         let events = [
             (
                 "call.completed",
@@ -272,6 +238,56 @@ impl CallRecorder {
         debug!(call_id = %call.id, disposition, "call recorded");
         Ok(Some(call))
     }
+}
+
+/// What the recorder holds of a call's row when the call ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartedRow<'a> {
+    /// Nothing: the call is written whole under a new id.
+    Unknown,
+    /// Its id was chosen at the start (followers know the call by it), but the row was not written
+    /// then: the call is written whole under this id.
+    Chosen(&'a str),
+    /// Written at the start, in progress: only finished now.
+    Written(&'a str),
+}
+
+impl<'a> StartedRow<'a> {
+    /// The row's id, when it has one already.
+    fn id(self) -> Option<&'a str> {
+        match self {
+            StartedRow::Unknown => None,
+            StartedRow::Chosen(id) | StartedRow::Written(id) => Some(id),
+        }
+    }
+}
+
+/// Inserts a call's row, in progress, and emits `call.started` (dated `emitted_at`) in `tx`. `Ok(None)`
+/// when the agent is no longer the tenant's.
+async fn insert_started(
+    ctx: &ApiContext,
+    tx: &mut Tx,
+    tenant: &str,
+    new: &NewCall,
+    emitted_at: i64,
+) -> Result<Option<Call>, StoreError> {
+    let row = match ctx.store.start_call(tx, tenant, new).await {
+        Ok(row) => row,
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let data = started_event(&row, &new.agent_id);
+    ctx.store
+        .emit(
+            tx,
+            tenant,
+            "call.started",
+            Some(&new.agent_id),
+            &data,
+            emitted_at,
+        )
+        .await?;
+    Ok(Some(row))
 }
 
 /// What the recorder's task hears: a call's start (from the directory) and its end (from the sink).
