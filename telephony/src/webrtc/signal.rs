@@ -161,6 +161,17 @@ impl SignalError {
             retryable: false,
         }
     }
+
+    /// The call could not have its UDP socket (logged with `cause`): worth a retry.
+    fn no_socket(cause: &std::io::Error, host: IpAddr) -> Self {
+        warn!(error = %cause, %host, "no UDP socket for a browser call");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "INTERNAL",
+            message: "no media socket is available".into(),
+            retryable: true,
+        }
+    }
 }
 
 impl IntoResponse for SignalError {
@@ -248,15 +259,7 @@ async fn start_call(
     let socket = UdpSocket::bind(SocketAddr::new(state.config.host, 0))
         .await
         .and_then(|s| s.local_addr().map(|a| (s, a)));
-    let (socket, local) = socket.map_err(|e| {
-        warn!(error = %e, host = %state.config.host, "no UDP socket for a browser call");
-        SignalError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "INTERNAL",
-            message: "no media socket is available".into(),
-            retryable: true,
-        }
-    })?;
+    let (socket, local) = socket.map_err(|e| SignalError::no_socket(&e, state.config.host))?;
     let ssrc = crate::sip::random_u64() as u32;
     let now = tokio::time::Instant::now().into_std();
     let answered = answer(&sdp, local, ssrc, now).map_err(|e| match e {
@@ -291,15 +294,8 @@ async fn start_call(
             media_timeout: state.config.media_timeout,
         },
     );
-    let transport = WebRtcTransport::new(answered, socket).map_err(|e| {
-        warn!(error = %e, "no UDP socket for a browser call");
-        SignalError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "INTERNAL",
-            message: "no media socket is available".into(),
-            retryable: true,
-        }
-    })?;
+    let transport = WebRtcTransport::new(answered, socket)
+        .map_err(|e| SignalError::no_socket(&e, state.config.host))?;
     info!(agent = %agent.id, call = %call_id, %local, "browser call answered");
     let deps = Arc::clone(&state.deps);
     let reports = state.reports.clone();
