@@ -115,7 +115,9 @@ impl CallLeg for StreamLeg {
     }
 }
 
-/// A carrier WebSocket: text frames in, text frames out.
+/// A carrier stream as two halves, text frames in and out: for calls driven in process (tests, an
+/// embedding that owns the socket). `dialtone serve` hands the call its axum WebSocket whole instead
+/// (`CarrierSocket` in `http.rs`), which spares the lock a split socket adds to every frame.
 #[derive(Debug)]
 pub struct WsTransport<In, Out> {
     incoming: In,
