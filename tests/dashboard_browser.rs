@@ -125,7 +125,8 @@ async fn a_browser_provisions_an_agent_calls_it_and_reads_the_call_back() {
     let key = create_key(&data, "*");
     // Media on the machine's LAN address when it has one, as for a browser elsewhere on the network:
     // then the offer must carry the page's token and the agent must be the token's tenant's.
-    let media_ip = lan_address().unwrap_or_else(|| "127.0.0.1".to_owned());
+    let media_ip = dialtone_telephony::webrtc::outward_ip()
+        .map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string());
     println!("browser media on {media_ip}");
     // The embedded engines, with flite for a voice that is the same on every run.
     let server = Server::start_with_providers(
@@ -259,12 +260,4 @@ fn says_the_opening_hour(lines: &[String]) -> bool {
         line.split(|c: char| !c.is_ascii_alphanumeric())
             .any(|word| word == "9" || word == "nine")
     })
-}
-
-/// This machine's address towards the network (its route's source address; nothing is sent), if any.
-fn lan_address() -> Option<String> {
-    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
-    socket.connect("192.0.2.1:9").ok()?;
-    let ip = socket.local_addr().ok()?.ip();
-    (!ip.is_loopback() && !ip.is_unspecified()).then(|| ip.to_string())
 }

@@ -135,18 +135,6 @@ pub struct ServeArgs {
     pub cors_origins: Vec<String>,
 }
 
-/// The address this machine sends from towards the rest of the network (its route's source address),
-/// found without sending anything: connecting a UDP socket only picks the route. `None` with no route.
-fn outward_ip() -> Option<std::net::IpAddr> {
-    let socket = std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0)).ok()?;
-    // TEST-NET-1 (RFC 5737): never a real peer; any default route covers it.
-    socket
-        .connect((std::net::Ipv4Addr::new(192, 0, 2, 1), 9))
-        .ok()?;
-    let ip = socket.local_addr().ok()?.ip();
-    (!ip.is_unspecified() && !ip.is_loopback()).then_some(ip)
-}
-
 impl ServeArgs {
     /// The SIP configuration: the file's, with the flags on top; `None` with `--no-sip`.
     pub fn sip_config(&self) -> anyhow::Result<Option<SipConfig>> {
@@ -197,7 +185,8 @@ impl ServeArgs {
                 // Listening everywhere means browsers elsewhere on the network, which reach the
                 // machine's LAN address (so does a browser on this machine); loopback reaches only
                 // the latter.
-                outward_ip().unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+                dialtone_telephony::webrtc::outward_ip()
+                    .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
             } else {
                 http
             }
@@ -440,6 +429,9 @@ mod tests {
         // Everywhere: the outward address, never the unspecified one a browser cannot send to.
         let everywhere = webrtc_host(&["--http", "0.0.0.0:8080"]);
         assert!(!everywhere.is_unspecified());
-        assert_eq!(everywhere.is_loopback(), outward_ip().is_none());
+        assert_eq!(
+            everywhere.is_loopback(),
+            dialtone_telephony::webrtc::outward_ip().is_none()
+        );
     }
 }

@@ -19,6 +19,18 @@ pub use signal::{
 };
 pub use transport::WebRtcTransport;
 
+/// The address this machine sends from towards the rest of the network (its route's source address),
+/// found without sending anything: connecting a UDP socket only picks the route. `None` with no route.
+pub fn outward_ip() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0)).ok()?;
+    // TEST-NET-1 (RFC 5737): never a real peer; any default route covers it.
+    socket
+        .connect((std::net::Ipv4Addr::new(192, 0, 2, 1), 9))
+        .ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_unspecified() && !ip.is_loopback()).then_some(ip)
+}
+
 /// Why an offer was not answered.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
